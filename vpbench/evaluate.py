@@ -1,0 +1,216 @@
+"""Evaluation rollout: autoregressive multi-step prediction, scored per clip, per step and per metric.
+
+Protocol (paper §4.1; the authors' ``scripts/test.py``): the method sees the protocol's input frames (the last
+``method.context_length`` of them), predicts t+1, the prediction is appended to the context *as a clamped float*
+(never quantised to uint8) and the method predicts t+2 from it, and so on for the protocol's horizon. Each step is
+scored against its ground-truth frame and its routing decision (``Prediction.active_blocks``) is recorded; routing is
+re-sampled at every step, as in the release. Rows are raw per-step values; the paper's t+3 / t+5 columns are
+*cumulative* means over t+1..t+k and are formed later by :func:`vpbench.aggregate.aggregate_scores`.
+
+Stochastic routing is evaluated once per routing seed: torch's global RNG is re-seeded before each seed's pass over
+the evaluation set, so one seed's pass is reproducible on its own (same data order, same device). Routing-only
+protocols (no target frames: the usage-rate studies of Table 4 and Figure 5) predict once and write ``routing`` rows
+with value NaN.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from models.base import Prediction, VideoPredictor
+from vpbench.metrics import MetricSuite
+from vpbench.scores import ROUTING_METRIC, scores_frame
+
+
+class EvaluationError(RuntimeError):
+    """The evaluation cannot run as asked (bad window, protocol/method mismatch, missing weights)."""
+
+
+@dataclass(frozen=True)
+class RowLabels:
+    """What every score row of one evaluation says about where it comes from."""
+
+    experiment: str
+    method: str
+    protocol: str
+    source: str
+
+
+@dataclass(frozen=True)
+class FrameSelection:
+    """Which frames of a window are the inputs and which the targets t+1, t+2, ... (0-based indices)."""
+
+    input_indices: tuple[int, ...]
+    target_indices: tuple[int, ...]
+
+    @property
+    def horizon(self) -> int:
+        return len(self.target_indices)
+
+    @property
+    def routing_only(self) -> bool:
+        return not self.target_indices
+
+
+def active_blocks_string(active: Tensor | None) -> str:
+    """One routing decision ``[n]`` as ``"110101101"``; ``""`` for methods without routing."""
+    if active is None:
+        return ""
+    return "".join("1" if bool(flag) else "0" for flag in active.flatten().tolist())
+
+
+def rollout(method: VideoPredictor, inputs: Tensor, steps: int) -> list[Prediction]:
+    """Predict ``steps`` frames autoregressively from ``inputs`` ``[B, T, 3, H, W]`` (float, [0, 1]).
+
+    The context is the last ``method.context_length`` input frames; each prediction is clamped to [0, 1] and
+    appended as a float (not quantised), and the oldest frame dropped. Returns one :class:`Prediction` per step.
+    """
+    if inputs.dim() != 5 or inputs.shape[2] != 3:
+        raise EvaluationError(f"rollout inputs must be [B, T, 3, H, W], got {tuple(inputs.shape)}")
+    needed = method.context_length
+    if inputs.shape[1] < needed:
+        raise EvaluationError(
+            f"{type(method).__name__} needs {needed} context frames but the protocol gives {inputs.shape[1]}"
+        )
+    if steps < 1:
+        raise EvaluationError(f"rollout needs at least one step, got {steps}")
+    context = inputs[:, inputs.shape[1] - needed :]
+    predictions: list[Prediction] = []
+    for _ in range(steps):
+        predicted = method.predict(context)
+        frame = predicted.frame.float().clamp(0.0, 1.0)
+        if frame.shape != context[:, -1].shape:
+            raise EvaluationError(
+                f"{type(method).__name__} predicted {tuple(frame.shape)}, expected {tuple(context[:, -1].shape)}"
+            )
+        predictions.append(Prediction(frame=frame, active_blocks=predicted.active_blocks))
+        context = torch.cat([context[:, 1:], frame.unsqueeze(1)], dim=1)
+    return predictions
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the global RNGs the methods' routing draws from (CPU and every CUDA device)."""
+    torch.manual_seed(seed)  # also seeds all CUDA devices
+
+
+def frames_to_float(frames: Tensor, clip_id: str) -> Tensor:
+    """uint8 ``[T, 3, H, W]`` (or already-float [0, 1]) frames -> float32 in [0, 1]."""
+    if not isinstance(frames, Tensor):
+        frames = torch.as_tensor(frames)
+    if frames.dim() != 4 or frames.shape[1] != 3:
+        raise EvaluationError(f"clip {clip_id!r}: frames must be [T, 3, H, W], got {tuple(frames.shape)}")
+    if frames.dtype == torch.uint8:
+        return frames.float().div_(255.0)
+    if frames.is_floating_point():
+        return frames.float()
+    raise EvaluationError(f"clip {clip_id!r}: frames must be uint8 or float, got {frames.dtype}")
+
+
+def _batches(windows: Iterable[Mapping[str, Any]], batch_size: int) -> Iterator[list[Mapping[str, Any]]]:
+    iterator = iter(windows)
+    while batch := list(itertools.islice(iterator, batch_size)):
+        yield batch
+
+
+def _stack_batch(batch: list[Mapping[str, Any]], selection: FrameSelection) -> tuple[list[str], Tensor]:
+    clip_ids: list[str] = []
+    clips: list[Tensor] = []
+    needed = max((*selection.input_indices, *selection.target_indices)) + 1
+    for window in batch:
+        try:
+            clip_id, frames = str(window["clip_id"]), window["frames"]
+        except (KeyError, TypeError):
+            raise EvaluationError(f"an evaluation window must be a mapping with 'clip_id' and 'frames', got {window!r:.80}")
+        frames = frames_to_float(frames, clip_id)
+        if frames.shape[0] < needed:
+            raise EvaluationError(f"clip {clip_id!r} has {frames.shape[0]} frames; the protocol indexes frame {needed - 1}")
+        clip_ids.append(clip_id)
+        clips.append(frames)
+    shapes = {tuple(clip.shape[1:]) for clip in clips}
+    if len(shapes) > 1:
+        raise EvaluationError(f"clips {clip_ids} differ in frame size {sorted(shapes)}; use batch_size=1")
+    return clip_ids, torch.stack(clips)
+
+
+def evaluate_windows(
+    method: VideoPredictor,
+    windows: Iterable[Mapping[str, Any]],
+    selection: FrameSelection,
+    labels: RowLabels,
+    suite: MetricSuite | None,
+    seeds: Sequence[int] = (0,),
+    device: str | torch.device = "cpu",
+    batch_size: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Roll ``method`` out on every window, once per routing seed, and return the score rows.
+
+    ``windows`` yields ``{"clip_id": str, "frames": uint8 [T, 3, H, W] RGB}`` and must be re-iterable (one pass per
+    seed). ``suite`` may be None only for routing-only selections.
+    """
+    if not seeds:
+        raise EvaluationError("at least one routing seed is needed")
+    if batch_size < 1:
+        raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
+    if not selection.input_indices:
+        raise EvaluationError(f"protocol {labels.protocol!r} has no input frames")
+    if suite is None and not selection.routing_only:
+        raise EvaluationError(f"protocol {labels.protocol!r} has targets, so a MetricSuite is needed")
+    if len(seeds) > 1 and iter(windows) is windows:
+        raise EvaluationError("windows is a one-shot iterator; pass a re-iterable (a dataset or list) for several seeds")
+
+    device = torch.device(device)
+    method = method.to(device).eval()
+    steps = max(selection.horizon, 1)
+    total = len(windows) if hasattr(windows, "__len__") else None  # type: ignore[arg-type]
+    rows: list[dict[str, Any]] = []
+    base = {"experiment": labels.experiment, "method": labels.method, "protocol": labels.protocol, "source": labels.source}
+    input_index = list(selection.input_indices)
+    target_index = list(selection.target_indices)
+
+    with torch.inference_mode():
+        for seed in seeds:
+            seed_everything(seed)
+            bar = tqdm(total=total, desc=f"{labels.experiment} | {labels.protocol} | seed {seed}", unit="clip", disable=not progress)
+            for batch in _batches(windows, batch_size):
+                clip_ids, clips = _stack_batch(batch, selection)
+                clips = clips.to(device)
+                if suite is not None and not selection.routing_only:
+                    suite.check_size(clips.shape[-2], clips.shape[-1])
+                predictions = rollout(method, clips[:, input_index], steps)
+                for step, predicted in enumerate(predictions, start=1):
+                    if selection.routing_only:
+                        values = None
+                    else:
+                        values = suite.score(predicted.frame, clips[:, target_index[step - 1]])  # type: ignore[union-attr]
+                    rows.extend(_step_rows(base, int(seed), clip_ids, step, predicted.active_blocks, values))
+                bar.update(len(clip_ids))
+            bar.close()
+    return scores_frame(rows)
+
+
+def _step_rows(
+    base: dict[str, str],
+    seed: int,
+    clip_ids: list[str],
+    step: int,
+    active: Tensor | None,
+    values: dict[str, Tensor] | None,
+) -> Iterator[dict[str, Any]]:
+    """Score rows of one rollout step for a batch; ``values is None`` means a routing-only pass."""
+    for b, clip_id in enumerate(clip_ids):
+        common = {**base, "seed": seed, "clip_id": clip_id, "step": step}
+        blocks = active_blocks_string(active[b] if active is not None else None)
+        if values is None:
+            yield {**common, "metric": ROUTING_METRIC, "value": float("nan"), "active_blocks": blocks}
+            continue
+        for metric, per_sample in values.items():
+            yield {**common, "metric": metric, "value": float(per_sample[b]), "active_blocks": blocks}

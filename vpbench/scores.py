@@ -1,0 +1,156 @@
+"""Score files: raw per-clip, per-step, per-metric evaluation results (parquet), nothing aggregated.
+
+One row per clip x horizon step x metric x routing seed. Every table and figure is an aggregation of these files
+(:mod:`vpbench.aggregate`), so a table is re-rendered without re-running a model.
+
+Columns (see :data:`SCORE_COLUMNS`):
+
+* ``experiment``, ``method``, ``protocol``: what was evaluated, on which evaluation set.
+* ``source``: ``retrained`` | ``official-weights`` | ``untrained`` (``paper-only`` numbers never appear here).
+* ``seed``: the routing seed of that evaluation pass.
+* ``clip_id``, ``step``: the clip and the 1-based horizon step (the row scores frame t+step).
+* ``metric``, ``value``: ``ms_ssim`` | ``lpips`` | ``psnr`` | ``ssim`` and its raw per-step value (float64, not
+  cumulative). Routing-only passes (no target frame) write metric ``routing`` with value NaN.
+* ``active_blocks``: the routing decision of that step, one ``'0'``/``'1'`` per block (``""`` without routing).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vpbench.metrics import METRIC_NAMES
+
+#: column -> pandas dtype, in file order
+SCORE_COLUMNS: dict[str, str] = {
+    "experiment": "str",
+    "method": "str",
+    "protocol": "str",
+    "source": "str",
+    "seed": "int64",
+    "clip_id": "str",
+    "step": "int64",
+    "metric": "str",
+    "value": "float64",
+    "active_blocks": "str",
+}
+SOURCES: tuple[str, ...] = ("retrained", "official-weights", "untrained")
+ROUTING_METRIC = "routing"
+SCORE_METRICS: tuple[str, ...] = (*METRIC_NAMES, ROUTING_METRIC)
+_STRING_COLUMNS = ("experiment", "method", "protocol", "source", "clip_id", "metric", "active_blocks")
+
+
+class ScoreFileError(ValueError):
+    """A score table or file does not follow the score file contract."""
+
+
+def scores_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Build a validated score DataFrame (columns and dtypes of the contract) from row mappings."""
+    frame = pd.DataFrame(list(rows), columns=list(SCORE_COLUMNS))
+    return validate_scores(frame, where="score rows")
+
+
+def empty_scores() -> pd.DataFrame:
+    return scores_frame([])
+
+
+def validate_scores(frame: pd.DataFrame, where: str = "scores") -> pd.DataFrame:
+    """Check columns, dtypes and values; return the frame with contract dtypes and column order.
+
+    ``where`` names the file or table in every error.
+    """
+    missing = [column for column in SCORE_COLUMNS if column not in frame.columns]
+    extra = [column for column in frame.columns if column not in SCORE_COLUMNS]
+    if missing or extra:
+        raise ScoreFileError(f"{where}: columns missing {missing}, unexpected {extra}; expected {list(SCORE_COLUMNS)}")
+    frame = frame[list(SCORE_COLUMNS)].copy()
+    for column in _STRING_COLUMNS:
+        values = frame[column]
+        if not values.map(lambda v: isinstance(v, str)).all():
+            bad = values[~values.map(lambda v: isinstance(v, str))].iloc[0]
+            raise ScoreFileError(f"{where}: column {column!r} must hold strings, found {bad!r}")
+        frame[column] = values.astype(str)
+    for column in ("seed", "step"):
+        try:
+            frame[column] = _as_int64(frame[column])
+        except (TypeError, ValueError) as err:
+            raise ScoreFileError(f"{where}: column {column!r} must hold integers ({err})") from None
+    try:
+        frame["value"] = frame["value"].astype("float64")
+    except (TypeError, ValueError) as err:
+        raise ScoreFileError(f"{where}: column 'value' must hold floats ({err})") from None
+
+    _check_values(frame, where)
+    return frame.reset_index(drop=True)
+
+
+def _as_int64(values: pd.Series) -> pd.Series:
+    if values.isna().any():
+        raise ValueError("missing values")
+    numeric = pd.to_numeric(values)
+    if not np.all(np.asarray(numeric, dtype="float64") == np.round(np.asarray(numeric, dtype="float64"))):
+        raise ValueError("non-integer values")
+    return numeric.astype("int64")
+
+
+def _check_values(frame: pd.DataFrame, where: str) -> None:
+    if frame.empty:
+        return
+    bad_source = sorted(set(frame["source"]) - set(SOURCES))
+    if bad_source:
+        raise ScoreFileError(f"{where}: unknown source(s) {bad_source}; allowed: {list(SOURCES)}")
+    bad_metric = sorted(set(frame["metric"]) - set(SCORE_METRICS))
+    if bad_metric:
+        raise ScoreFileError(f"{where}: unknown metric(s) {bad_metric}; allowed: {list(SCORE_METRICS)}")
+    if (frame["step"] < 1).any():
+        raise ScoreFileError(f"{where}: 'step' is 1-based (t+step); found {int(frame['step'].min())}")
+    bits_ok = frame["active_blocks"].map(lambda s: set(s) <= {"0", "1"})
+    if not bits_ok.all():
+        raise ScoreFileError(
+            f"{where}: 'active_blocks' must be a string of '0'/'1', found {frame.loc[~bits_ok, 'active_blocks'].iloc[0]!r}"
+        )
+    routing = frame["metric"] == ROUTING_METRIC
+    if frame.loc[routing, "value"].notna().any():
+        raise ScoreFileError(f"{where}: rows with metric 'routing' must have value NaN")
+    if frame.loc[~routing, "value"].isna().any():
+        row = frame.loc[~routing & frame["value"].isna()].iloc[0]
+        raise ScoreFileError(f"{where}: NaN {row['metric']} for clip {row['clip_id']!r} step {row['step']}")
+
+
+def write_scores(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Validate and write ``frame`` to ``path`` (parquet) atomically: a temp name first, then a rename."""
+    path = Path(path)
+    frame = validate_scores(frame, where=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_scores(path: str | Path) -> pd.DataFrame:
+    """Read and validate one score file; errors name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise ScoreFileError(f"{path}: score file not found (run `vpbench evaluate` for it)")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several types for truncated or foreign files
+        raise ScoreFileError(f"{path}: not a readable parquet file ({err})") from err
+    return validate_scores(frame, where=str(path))
+
+
+def read_many(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Concatenate several score files (each validated) into one table."""
+    frames = [read_scores(path) for path in paths]
+    if not frames:
+        return empty_scores()
+    return validate_scores(pd.concat(frames, ignore_index=True), where="combined score files")
