@@ -16,7 +16,7 @@ all: test
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e .
 	touch $(STAMP)
 
 env: $(STAMP)

@@ -1,0 +1,50 @@
+"""Project set-up: dependency lists agree, the README starts with the two commands, CI calls `make test`."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    from_env = {r.replace(" ", "") for r in pip_section if not r.startswith("-e")}
+    from_pyproject = {r.replace(" ", "") for r in project["dependencies"]}
+    assert from_env == from_pyproject
+
+
+def test_pyproject_admits_the_pinned_torch() -> None:
+    from packaging.requirements import Requirement
+
+    deps = {_name(r): Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    assert deps["torch"].specifier.contains("2.14.1")
+    assert deps["torchvision"].specifier.contains("0.29.1")
+    for chosen in ("datasets", "pandas", "lpips", "pytorch-msssim", "fvcore", "ptflops", "matplotlib", "snakemake", "pytest"):
+        assert chosen in deps, chosen
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    head = "\n".join((ROOT / "README.md").read_text().splitlines()[:12])
+    assert "make smoke" in head and "make test" in head
+
+
+def test_ci_runs_make_test_and_make_creates_the_venv() -> None:
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-m venv" in makefile and re.search(r"^test:", makefile, re.M) and re.search(r"^smoke:", makefile, re.M)
+
+
+def test_console_script_is_declared() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["vpbench"] == "vpbench.cli:main"
