@@ -200,6 +200,8 @@ def test_ms_ssim_size_limit_is_explained():
     with pytest.raises(MetricInputError, match="160"):
         suite.check_size(160, 512)
     suite.check_size(161, 161)
+    with pytest.raises(MetricInputError, match="ssim: images of 8x32"):
+        metrics.ssim(torch.rand(1, 3, 8, 32), torch.rand(1, 3, 8, 32))  # pytorch-msssim would skip smoothing silently
 
 
 @pytest.mark.parametrize(

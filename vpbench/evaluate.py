@@ -26,7 +26,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from models.base import Prediction, VideoPredictor
-from vpbench.metrics import MetricSuite
+from vpbench.metrics import METRIC_NAMES, MetricSuite
 from vpbench.scores import ROUTING_METRIC, scores_frame
 
 
@@ -67,6 +67,7 @@ def active_blocks_string(active: Tensor | None) -> str:
     return "".join("1" if bool(flag) else "0" for flag in active.flatten().tolist())
 
 
+@torch.inference_mode()
 def rollout(method: VideoPredictor, inputs: Tensor, steps: int) -> list[Prediction]:
     """Predict ``steps`` frames autoregressively from ``inputs`` ``[B, T, 3, H, W]`` (float, [0, 1]).
 
@@ -214,3 +215,111 @@ def _step_rows(
             continue
         for metric, per_sample in values.items():
             yield {**common, "metric": metric, "value": float(per_sample[b]), "active_blocks": blocks}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# One experiment on one protocol: what `vpbench evaluate` runs.
+
+
+class ChannelOrderAdapter(VideoPredictor):
+    """Feeds a method BGR frames and hands its predictions back as RGB.
+
+    For protocols whose ``channel_order`` is ``"bgr"``: the released DMVFN weights were trained on cv2's BGR frames
+    (with random channel reversal as augmentation). Reversing channels is exact, so RGB-side scoring is unaffected.
+    """
+
+    def __init__(self, method: VideoPredictor) -> None:
+        super().__init__()
+        self.method = method
+        self.context_length = method.context_length
+        self.trainable = method.trainable
+
+    def predict(self, context: Tensor) -> Prediction:
+        predicted = self.method.predict(context.flip(2))
+        return Prediction(frame=predicted.frame.flip(1), active_blocks=predicted.active_blocks)
+
+
+def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.device = "cpu") -> VideoPredictor:
+    """The method of ``spec`` with its weights, in eval mode.
+
+    A ``vpbench train`` checkpoint goes through :func:`vpbench.checkpoints.load_method`; with
+    ``spec.source == "official-weights"`` the authors' file is read by ``models.load_official_checkpoint`` with the
+    spec's method options (e.g. ``inference_routing``). Parameter-free methods need no checkpoint.
+    """
+    from models.registry import create_method
+
+    if checkpoint is None:
+        method = create_method(spec.method, **spec.method_options)
+        if method.trainable:
+            raise EvaluationError(
+                f"experiment {spec.id!r}: method {spec.method!r} has weights; pass --checkpoint (a vpbench train "
+                "checkpoint or the official weights)"
+            )
+        return method.to(device).eval()
+    if spec.source == "official-weights":
+        from models import load_official_checkpoint
+
+        return load_official_checkpoint(checkpoint, map_location=device, **spec.method_options).eval()
+
+    from vpbench.checkpoints import load_method
+
+    method = load_method(checkpoint, map_location=device)
+    return method.eval()
+
+
+def _protocol_windows(protocol_name: str, data_root: str, max_clips: int | None) -> tuple[Any, Any]:
+    """The protocol object and its evaluation windows, from the dataset preparation package."""
+    try:
+        from data_prep.datasets import EvalWindows
+        from data_prep.protocols import get_protocol
+    except ImportError as err:
+        raise EvaluationError(f"evaluation protocols are unavailable: data_prep cannot be imported ({err})") from err
+    protocol = get_protocol(protocol_name)
+    return protocol, EvalWindows(data_root, protocol, max_clips=max_clips)
+
+
+def evaluate_experiment(
+    spec: Any,
+    protocol_name: str,
+    data_root: str,
+    checkpoint: str | None = None,
+    device: str | torch.device = "cpu",
+    max_clips: int | None = None,
+    seeds: Sequence[int] | None = None,
+    metrics: Sequence[str] | None = None,
+    batch_size: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Score rows of experiment ``spec`` (:class:`vpbench.spec.ExperimentSpec`) on one protocol.
+
+    ``max_clips`` and ``seeds`` override ``spec.eval``; ``metrics`` defaults to the protocol's own list when it
+    has one, else all four. The LPIPS channel order is ``spec.eval.channel_order_lpips``.
+    """
+    protocol, windows = _protocol_windows(protocol_name, data_root, max_clips if max_clips is not None else spec.eval.max_clips)
+    selection = FrameSelection(tuple(protocol.input_indices), tuple(protocol.target_indices))
+    method = load_method_for_spec(spec, checkpoint, device)
+    channel_order = getattr(protocol, "channel_order", "rgb")
+    if channel_order == "bgr":
+        method = ChannelOrderAdapter(method)
+    elif channel_order != "rgb":
+        raise EvaluationError(f"protocol {protocol_name!r}: channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+
+    suite = None
+    if not selection.routing_only:
+        chosen = metrics if metrics is not None else getattr(protocol, "metrics", None) or METRIC_NAMES
+        suite = MetricSuite(chosen, device=device, lpips_channel_order=spec.eval.channel_order_lpips)
+        height, width = getattr(protocol, "height", None), getattr(protocol, "width", None)
+        if height and width:
+            suite.check_size(int(height), int(width))  # before any model runs
+    labels = RowLabels(spec.id, spec.method, protocol_name, spec.source)
+    return evaluate_windows(
+        method,
+        windows,
+        selection,
+        labels,
+        suite,
+        seeds=list(seeds if seeds is not None else spec.eval.routing_seeds),
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
+    )

@@ -70,6 +70,14 @@ def check_ms_ssim_size(height: int, width: int) -> None:
         )
 
 
+def check_ssim_size(height: int, width: int) -> None:
+    """pytorch-msssim silently skips smoothing along a side shorter than the window; refuse that instead."""
+    if min(height, width) < MS_SSIM_WIN_SIZE:
+        raise MetricInputError(
+            f"ssim: images of {height}x{width} are too small; SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px"
+        )
+
+
 def psnr(prediction: Tensor, target: Tensor) -> Tensor:
     """Peak signal-to-noise ratio in dB, ``-10 log10(MSE)`` over C, H, W (inf for identical images)."""
     check_images(prediction, target, "psnr")
@@ -80,6 +88,7 @@ def psnr(prediction: Tensor, target: Tensor) -> Tensor:
 def ssim(prediction: Tensor, target: Tensor) -> Tensor:
     """Single-scale SSIM (Gaussian window 11, sigma 1.5, data_range 1), mean over channels and pixels."""
     check_images(prediction, target, "ssim")
+    check_ssim_size(prediction.shape[-2], prediction.shape[-1])
     return pytorch_msssim.ssim(prediction, target, data_range=1.0, size_average=False, win_size=MS_SSIM_WIN_SIZE)
 
 
@@ -154,6 +163,8 @@ class MetricSuite:
         """Fail early (before any model runs) when a metric cannot score frames of this size."""
         if "ms_ssim" in self.metrics:
             check_ms_ssim_size(height, width)
+        if "ssim" in self.metrics:
+            check_ssim_size(height, width)
 
     def _functions(self) -> dict[str, Callable[[Tensor, Tensor], Tensor]]:
         return {
