@@ -220,7 +220,7 @@ class FakeProtocol:
     width: int = 16
     input_indices: tuple[int, ...] = (0, 1)
     target_indices: tuple[int, ...] = (2, 3, 4)
-    channel_order: str = "rgb"
+    channel_order: str = "RGB"
     metrics: tuple[str, ...] = field(default=("psnr", "ssim"))
 
 

@@ -298,7 +298,8 @@ def evaluate_experiment(
     protocol, windows = _protocol_windows(protocol_name, data_root, max_clips if max_clips is not None else spec.eval.max_clips)
     selection = FrameSelection(tuple(protocol.input_indices), tuple(protocol.target_indices))
     method = load_method_for_spec(spec, checkpoint, device)
-    channel_order = getattr(protocol, "channel_order", "rgb")
+    # The windows are RGB; a protocol may ask for the method to be fed BGR (the official scripts' cv2 order).
+    channel_order = str(getattr(protocol, "channel_order", "rgb")).lower()
     if channel_order == "bgr":
         method = ChannelOrderAdapter(method)
     elif channel_order != "rgb":
@@ -308,7 +309,9 @@ def evaluate_experiment(
     if not selection.routing_only:
         chosen = metrics if metrics is not None else getattr(protocol, "metrics", None) or METRIC_NAMES
         suite = MetricSuite(chosen, device=device, lpips_channel_order=spec.eval.channel_order_lpips)
-        height, width = getattr(protocol, "height", None), getattr(protocol, "width", None)
+        # The prepared tree's size (smoke data override the protocol's) is what the metrics will see.
+        height = getattr(windows, "height", None) or getattr(protocol, "height", None)
+        width = getattr(windows, "width", None) or getattr(protocol, "width", None)
         if height and width:
             suite.check_size(int(height), int(width))  # before any model runs
     labels = RowLabels(spec.id, spec.method, protocol_name, spec.source)
