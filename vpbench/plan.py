@@ -1,0 +1,605 @@
+"""The reproduction plan: pipeline configuration -> experiments, their specs, artefact inputs and GPU-hours.
+
+``config/config.yaml`` (or ``config/smoke.yaml``) names the datasets, protocols, the paper's train -> test
+configurations, recipes and evaluation settings; ``config/experiments.yaml`` the variants (method + options +
+configurations) and ``config/tables.yaml`` every table and figure. All three are validated against the JSON schemas
+in ``config/schema`` (unknown keys are errors that name the key) and then cross-checked (a table naming an unknown
+variant is an error).
+
+An *experiment* is one (variant, configuration) pair with the stable id ``<variant>-<configuration>``, suffixed by
+``-<recipe>`` and ``-seed<n>`` only when they differ from the config's defaults. Every output path derives from it.
+The Snakefile and the ``vpbench spec``/``render``/``plan`` commands share this module, so every step also runs
+without Snakemake.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = "config/config.yaml"
+SCHEMA_DIR = REPO_ROOT / "config" / "schema"
+OFFICIAL_SOURCE = "official-weights"
+DEFAULT_OFFICIAL_VARIANT = "dmvfn-official"
+TRAINABLE_KEYS_NOT_IN_SPEC = ("gpus", "cost_factor")  # recipe keys that steer launching/estimates, not training
+
+
+class ConfigError(ValueError):
+    """The pipeline configuration is invalid; the message names the file and the key."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# loading and validation
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` over ``base``, recursively for mappings (how Snakemake merges several ``--configfile``)."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(paths: Sequence[str | Path] | None = None) -> dict[str, Any]:
+    """Merge the config files (default ``config/config.yaml``) in order."""
+    config: dict[str, Any] = {}
+    for path in paths or [DEFAULT_CONFIG]:
+        config = deep_merge(config, read_yaml(path))
+    return config
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / name).read_text())
+
+
+def validate(data: Any, schema_name: str, where: str) -> None:
+    """Raise :class:`ConfigError` naming the offending key path if ``data`` violates ``config/schema/<name>``."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_schema(schema_name))
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if not errors:
+        return
+    error = jsonschema.exceptions.best_match(errors)
+    # For oneOf/anyOf the most specific sub-error names the real culprit.
+    while error.context:
+        error = min(error.context, key=lambda e: -len(e.absolute_path))
+    key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    message = error.message
+    if error.validator == "additionalProperties":
+        message = f"unknown key(s): {message}"
+    raise ConfigError(f"{where}: {key}: {message}")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    height, _, width = text.partition("x")
+    return int(height), int(width)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# experiments
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One (variant, configuration) pair: what to train (or load) and where to evaluate it."""
+
+    id: str
+    variant: str
+    configuration: str
+    method: str
+    options: dict[str, Any]
+    source: str  # "retrained" | "official-weights" | "untrained"
+    seed: int
+    protocols: tuple[str, ...]
+    routing_seeds: tuple[int, ...]
+    label: str
+    train_dataset: str | None = None
+    recipe: str | None = None
+    weights: str | None = None  # official weights file
+    checkpoint_of: str | None = None  # experiment id whose trained checkpoint is evaluated with these options
+
+    @property
+    def trained_here(self) -> bool:
+        """True when this experiment has its own training job."""
+        return self.source == "retrained" and self.checkpoint_of is None
+
+
+@dataclass
+class CostEstimate:
+    """Reference-GPU hours of a set of experiments, with the assumptions that produced them."""
+
+    reference_gpu: str
+    speedup: float
+    train_jobs: int = 0
+    eval_jobs: int = 0
+    train_hours: float = 0.0
+    eval_hours: float = 0.0
+    by_configuration: dict[str, float] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+
+    @property
+    def total_hours(self) -> float:
+        return self.train_hours + self.eval_hours
+
+    def summary(self) -> str:
+        lines = [
+            f"GPU-hours estimate ({self.reference_gpu}, speed-up {self.speedup:g}): "
+            f"{self.total_hours:,.1f} h = {self.train_hours:,.1f} h training ({self.train_jobs} jobs) "
+            f"+ {self.eval_hours:,.1f} h evaluation ({self.eval_jobs} jobs)"
+        ]
+        for name, hours in sorted(self.by_configuration.items()):
+            lines.append(f"  {name:<12} {hours:>10,.1f} h")
+        if self.unknown:
+            lines.append("  no estimate (set train_gpu_hours / eval_gpu_hours): " + ", ".join(sorted(self.unknown)))
+        return "\n".join(lines)
+
+
+class Plan:
+    """The resolved configuration: experiments, file paths, and the inputs of every table and figure."""
+
+    def __init__(self, config: Mapping[str, Any], root: str | Path = ".", where: str = "config") -> None:
+        self.root = Path(root)
+        self.config = dict(config)
+        validate(self.config, "config.schema.json", where)
+        experiments_file = self.root / self.config["experiments_file"]
+        tables_file = self.root / self.config["tables_file"]
+        self.variants: dict[str, dict[str, Any]] = self._load(experiments_file, "experiments.schema.json")["variants"]
+        artefacts = self._load(tables_file, "tables.schema.json")
+        self.tables: dict[str, dict[str, Any]] = artefacts["tables"]
+        self.figures: dict[str, dict[str, Any]] = artefacts["figures"]
+        self._check_config()
+        self._add_official_variant()
+        self.experiments: dict[str, Experiment] = self._resolve_experiments()
+        self._check_artefacts(tables_file)
+
+    @classmethod
+    def from_files(cls, paths: Sequence[str | Path] | None = None, root: str | Path = ".") -> Plan:
+        names = [str(p) for p in (paths or [DEFAULT_CONFIG])]
+        return cls(load_config(paths), root=root, where=" + ".join(names))
+
+    def _load(self, path: Path, schema: str) -> dict[str, Any]:
+        data = read_yaml(path)
+        validate(data, schema, str(path))
+        return data
+
+    # -- cross-checks ---------------------------------------------------------------------------------------
+    def _check_config(self) -> None:
+        cfg = self.config
+        for name, protocol in cfg["protocols"].items():
+            if protocol["dataset"] not in cfg["datasets"]:
+                raise ConfigError(f"protocols.{name}.dataset: unknown dataset {protocol['dataset']!r}; declared: {sorted(cfg['datasets'])}")
+        for name, conf in cfg["configurations"].items():
+            if conf["train"] not in cfg["datasets"]:
+                raise ConfigError(f"configurations.{name}.train: unknown dataset {conf['train']!r}; declared: {sorted(cfg['datasets'])}")
+            for protocol in conf["protocols"]:
+                if protocol not in cfg["protocols"]:
+                    raise ConfigError(f"configurations.{name}.protocols: unknown protocol {protocol!r}; declared: {sorted(cfg['protocols'])}")
+        if cfg["default_recipe"] not in cfg["recipes"]:
+            raise ConfigError(f"default_recipe: unknown recipe {cfg['default_recipe']!r}; declared: {sorted(cfg['recipes'])}")
+        select = cfg.get("select") or {}
+        for key, known in (("variants", self.variants), ("configurations", cfg["configurations"])):
+            for name in select.get(key) or []:
+                if name not in known:
+                    raise ConfigError(f"select.{key}: unknown {key[:-1]} {name!r}")
+        for name, variant in self.variants.items():
+            where = f"{self.config['experiments_file']}: variants.{name}"
+            if variant.get("recipe") and variant["recipe"] not in cfg["recipes"]:
+                raise ConfigError(f"{where}.recipe: unknown recipe {variant['recipe']!r}; declared: {sorted(cfg['recipes'])}")
+            base = variant.get("checkpoint_of")
+            if base is not None:
+                if base not in self.variants:
+                    raise ConfigError(f"{where}.checkpoint_of: unknown variant {base!r}")
+                if self.variants[base].get("trained", True) is False or self.variants[base].get("checkpoint_of"):
+                    raise ConfigError(f"{where}.checkpoint_of: {base!r} is not trained itself")
+                missing = set(variant["configurations"]) - set(self.variants[base]["configurations"])
+                if missing:
+                    raise ConfigError(f"{where}.configurations: {sorted(missing)} are not configurations of {base!r}")
+
+    def _add_official_variant(self) -> None:
+        official = self.config.get("official_weights")
+        if not official:
+            return
+        name = official.get("variant", DEFAULT_OFFICIAL_VARIANT)
+        if name in self.variants:
+            raise ConfigError(f"official_weights.variant: {name!r} is already a variant of {self.config['experiments_file']}")
+        for configuration in official["files"]:
+            if configuration not in self.config["configurations"]:
+                raise ConfigError(f"official_weights.files: unknown configuration {configuration!r}")
+        self.variants[name] = {
+            "method": "dmvfn",
+            "label": "DMVFN (official weights)",
+            "options": dict(official.get("method_options") or {}),
+            "configurations": list(official["files"]),
+            "official_files": dict(official["files"]),
+        }
+
+    def _selected(self, key: str, name: str) -> bool:
+        chosen = (self.config.get("select") or {}).get(key)
+        return chosen is None or name in chosen
+
+    def _resolve_experiments(self) -> dict[str, Experiment]:
+        cfg = self.config
+        default_seed = int(cfg.get("seed", 1234))
+        default_routing = tuple(cfg["evaluation"].get("routing_seeds", [0]))
+        result: dict[str, Experiment] = {}
+        for name, variant in self.variants.items():
+            is_official = "official_files" in variant
+            if not is_official and not self._selected("variants", name):
+                continue
+            recipe = variant.get("recipe", cfg["default_recipe"])
+            for configuration in variant["configurations"]:
+                if not self._selected("configurations", configuration):
+                    continue
+                if configuration not in cfg["configurations"]:
+                    raise ConfigError(
+                        f"{cfg['experiments_file']}: variants.{name}.configurations: unknown configuration "
+                        f"{configuration!r} (declare it in configurations: or leave it out with select.configurations)"
+                    )
+                conf = cfg["configurations"][configuration]
+                for seed in variant.get("seeds", [default_seed]):
+                    base_id = self.experiment_id(name, configuration, recipe, seed)
+                    trained = variant.get("trained", True) and not is_official
+                    checkpoint_of = None
+                    if variant.get("checkpoint_of"):
+                        base_variant = self.variants[variant["checkpoint_of"]]
+                        checkpoint_of = self.experiment_id(
+                            variant["checkpoint_of"], configuration, base_variant.get("recipe", cfg["default_recipe"]), seed
+                        )
+                    source = OFFICIAL_SOURCE if is_official else ("retrained" if trained else "untrained")
+                    result[base_id] = Experiment(
+                        id=base_id,
+                        variant=name,
+                        configuration=configuration,
+                        method=variant["method"],
+                        options=dict(variant.get("options") or {}),
+                        source=source,
+                        seed=seed,
+                        protocols=tuple(conf["protocols"]),
+                        routing_seeds=tuple(variant.get("routing_seeds", default_routing)),
+                        label=variant.get("label", name),
+                        train_dataset=conf["train"] if trained and checkpoint_of is None else None,
+                        recipe=recipe if trained and checkpoint_of is None else None,
+                        weights=variant["official_files"][configuration] if is_official else None,
+                        checkpoint_of=checkpoint_of,
+                    )
+        # Inference-time variants need their base experiment's checkpoint in the plan, selected or not.
+        for experiment in list(result.values()):
+            if experiment.checkpoint_of and experiment.checkpoint_of not in result:
+                raise ConfigError(
+                    f"variant {experiment.variant!r} evaluates the checkpoint of {experiment.checkpoint_of!r}, which is "
+                    "not selected; add its variant to select.variants"
+                )
+        return result
+
+    def experiment_id(self, variant: str, configuration: str, recipe: str | None = None, seed: int | None = None) -> str:
+        parts = [variant, configuration]
+        if recipe and recipe != self.config["default_recipe"]:
+            parts.append(recipe)
+        if seed is not None and seed != int(self.config.get("seed", 1234)):
+            parts.append(f"seed{seed}")
+        return "-".join(parts)
+
+    def _check_artefacts(self, tables_file: Path) -> None:
+        official = (self.config.get("official_weights") or {}).get("variant", DEFAULT_OFFICIAL_VARIANT)
+
+        def check_variant(name: str, where: str) -> None:
+            # The official-weights variant may be named before its files are configured: its rows read "not run".
+            if name not in self.variants and name != official:
+                raise ConfigError(f"{tables_file}: {where}: unknown variant {name!r}")
+
+        for table_name, table in self.tables.items():
+            where = f"tables.{table_name}"
+            if not (self.root / table["paper"]).is_file():
+                raise ConfigError(f"{tables_file}: {where}.paper: {table['paper']} does not exist")
+            for i, row in enumerate(table.get("rows", [])):
+                if "variant" in row:
+                    check_variant(row["variant"], f"{where}.rows[{i}].variant")
+            for beta, variant in (table.get("betas") or {}).items():
+                check_variant(variant, f"{where}.betas.{beta}")
+        for fig_name, fig in self.figures.items():
+            where = f"figures.{fig_name}"
+            names = list(fig.get("variants", []))
+            if "variant" in fig:
+                names.append(fig["variant"])
+            if fig["kind"] == "beta":
+                names.append(fig["reference"])
+            for variant in names:
+                check_variant(variant, where)
+            if fig["kind"] == "usage" and fig.get("reference", "Medium") not in fig["motion"]:
+                raise ConfigError(f"{tables_file}: {where}.reference: {fig.get('reference', 'Medium')!r} is not a key of motion")
+            if "table" in fig and fig["table"] not in self.tables:
+                raise ConfigError(f"{tables_file}: {where}.table: unknown table {fig['table']!r}")
+
+    # -- paths ----------------------------------------------------------------------------------------------
+    @property
+    def results(self) -> str:
+        return self.config["paths"]["results"]
+
+    @property
+    def reports(self) -> str:
+        return self.config["paths"]["reports"]
+
+    def raw_dir(self, dataset: str) -> str:
+        return f"{self.config['paths']['raw']}/{self.config['datasets'][dataset].get('raw', dataset)}"
+
+    def prepared_dir(self, dataset: str) -> str:
+        return f"{self.config['paths']['prepared']}/{dataset}"
+
+    def spec_file(self, experiment: str) -> str:
+        return f"{self.results}/specs/{experiment}.json"
+
+    def checkpoint_file(self, experiment: str) -> str:
+        return f"{self.results}/checkpoints/{experiment}/final.pt"
+
+    def score_file(self, experiment: str, protocol: str) -> str:
+        return f"{self.results}/scores/{experiment}/{protocol}.parquet"
+
+    def complexity_file(self, experiment: str, protocol: str) -> str:
+        return f"{self.results}/complexity/{experiment}/{protocol}.json"
+
+    def predictions_file(self, experiment: str, protocol: str) -> str:
+        return f"{self.results}/predictions/{experiment}/{protocol}.npz"
+
+    def table_files(self, table: str) -> list[str]:
+        return [f"{self.reports}/tables/{table}.{ext}" for ext in ("md", "csv", "tex")]
+
+    def figure_files(self, figure: str) -> list[str]:
+        return [f"{self.reports}/figures/{figure}.{ext}" for ext in ("png", "pdf")]
+
+    def report_targets(self) -> list[str]:
+        targets: list[str] = []
+        for table in self.tables:
+            targets += self.table_files(table)
+        for figure in self.figures:
+            targets += self.figure_files(figure)
+        return targets
+
+    def evaluation_checkpoint(self, experiment: str) -> str | None:
+        """The checkpoint ``vpbench evaluate`` loads for ``experiment`` (None: the method is built untrained)."""
+        exp = self.experiments[experiment]
+        if exp.weights:
+            return exp.weights
+        if exp.checkpoint_of:
+            return self.checkpoint_file(exp.checkpoint_of)
+        if exp.trained_here:
+            return self.checkpoint_file(exp.id)
+        return None
+
+    def gpus(self, experiment: str) -> int:
+        exp = self.experiments[experiment]
+        if not exp.trained_here:
+            return 0
+        return int(self.config["recipes"][exp.recipe].get("gpus", 1))
+
+    # -- specs ----------------------------------------------------------------------------------------------
+    def experiment_spec(self, experiment: str) -> dict[str, Any]:
+        """The ``vpbench.spec.ExperimentSpec`` dict of ``experiment`` (validated by ExperimentSpec itself)."""
+        from vpbench.spec import ExperimentSpec
+
+        exp = self.get(experiment)
+        evaluation = self.config["evaluation"]
+        train = None
+        if exp.trained_here:
+            recipe = {k: v for k, v in self.config["recipes"][exp.recipe].items() if k not in TRAINABLE_KEYS_NOT_IN_SPEC}
+            train = {"dataset": exp.train_dataset, "data_root": self.prepared_dir(exp.train_dataset), **recipe}
+        spec = {
+            "id": exp.id,
+            "method": exp.method,
+            "method_options": exp.options,
+            "train": train,
+            "eval": {
+                "protocols": list(exp.protocols),
+                "routing_seeds": list(exp.routing_seeds),
+                "max_clips": evaluation.get("max_clips"),
+                "channel_order_lpips": evaluation.get("channel_order_lpips", "rgb"),
+            },
+            "seed": exp.seed,
+            "source": exp.source,
+            "weights": self.evaluation_checkpoint(exp.id) if not exp.trained_here else None,
+        }
+        return ExperimentSpec.from_dict(spec, where=f"experiment {exp.id}").to_dict()
+
+    def get(self, experiment: str) -> Experiment:
+        try:
+            return self.experiments[experiment]
+        except KeyError:
+            raise ConfigError(f"unknown experiment {experiment!r}; this configuration defines: {', '.join(sorted(self.experiments))}") from None
+
+    # -- artefacts ------------------------------------------------------------------------------------------
+    def _cell(self, variant: str | None, configuration: str, protocol: str, complexity: bool) -> dict[str, Any] | None:
+        if variant is None or protocol not in self.config["protocols"]:
+            return None
+        variant_spec = self.variants.get(variant, {})
+        experiment = self.experiment_id(variant, configuration, variant_spec.get("recipe", self.config["default_recipe"]))
+        exp = self.experiments.get(experiment)
+        if exp is None or protocol not in exp.protocols:
+            return None
+        cell = {"experiment": experiment, "source": exp.source, "scores": self.score_file(experiment, protocol)}
+        if complexity:
+            cell["complexity"] = self.complexity_file(experiment, protocol)
+        return cell
+
+    def table_plan(self, name: str) -> dict[str, Any]:
+        """Everything ``vpbench render <table>`` needs: the spec, the paper CSV and each cell's score file."""
+        try:
+            table = copy.deepcopy(self.tables[name])
+        except KeyError:
+            raise ConfigError(f"unknown table {name!r}; declared: {', '.join(self.tables)}") from None
+        plan: dict[str, Any] = {"name": name, **table}
+        kind = table["kind"]
+        if kind == "metrics":
+            for group in plan["groups"]:
+                group["available"] = group["protocol"] in self.config["protocols"]
+            for row in plan["rows"]:
+                row["cells"] = {
+                    g["protocol"]: self._cell(row.get("variant"), g["configuration"], g["protocol"], bool(g.get("gflops")))
+                    for g in plan["groups"]
+                }
+                row["status"] = self._row_status(row)
+        elif kind == "usage":
+            for row in plan["rows"]:
+                row["cells"] = {row["protocol"]: self._cell(row["variant"], row["configuration"], row["protocol"], False)}
+                row["status"] = self._row_status(row)
+        elif kind == "beta":
+            for panel in plan["panels"]:
+                panel["cells"] = {
+                    beta: self._cell(variant, panel["configuration"], panel["protocol"], True)
+                    for beta, variant in plan["betas"].items()
+                }
+        return plan
+
+    @staticmethod
+    def _row_status(row: Mapping[str, Any]) -> str:
+        if "variant" not in row:
+            return "paper-only"
+        return "run" if any(cell for cell in row["cells"].values()) else "not-run"
+
+    def figure_plan(self, name: str) -> dict[str, Any]:
+        try:
+            figure = copy.deepcopy(self.figures[name])
+        except KeyError:
+            raise ConfigError(f"unknown figure {name!r}; declared: {', '.join(self.figures)}") from None
+        plan: dict[str, Any] = {"name": name, **figure}
+        kind = figure["kind"]
+        if kind in ("efficiency", "beta"):
+            plan["table_plan"] = self.table_plan(figure["table"])
+        if kind == "beta":
+            table = plan["table_plan"]
+            plan["reference_cells"] = {
+                panel["protocol"]: self._cell(figure["reference"], panel["configuration"], panel["protocol"], True)
+                for panel in table["panels"]
+            }
+        if kind == "predictions":
+            plan["rows"] = [
+                {"variant": v, "label": self.variants[v].get("label", v), "cell": self._prediction_cell(v, figure)}
+                for v in figure["variants"]
+            ]
+        if kind == "flow":
+            plan["cell"] = self._prediction_cell(figure["variant"], figure)
+        if kind == "usage":
+            plan["motion_cells"] = {
+                label: self._cell(figure["variant"], figure["configuration"], protocol, False)
+                for label, protocol in figure["motion"].items()
+            }
+            plan["interval_cells"] = {
+                label: self._cell(figure["variant"], figure["configuration"], protocol, False)
+                for label, protocol in figure["interval"].items()
+            }
+        return plan
+
+    def _prediction_cell(self, variant: str, figure: Mapping[str, Any]) -> dict[str, Any] | None:
+        cell = self._cell(variant, figure["configuration"], figure["protocol"], False)
+        if cell is None:
+            return None
+        cell.pop("scores")
+        cell["predictions"] = self.predictions_file(cell["experiment"], figure["protocol"])
+        return cell
+
+    # -- what an artefact reads -----------------------------------------------------------------------------
+    @staticmethod
+    def _cell_files(cells: Iterable[Mapping[str, Any] | None]) -> list[str]:
+        files: list[str] = []
+        for cell in cells:
+            if not cell:
+                continue
+            for key in ("scores", "complexity", "predictions"):
+                if key in cell and cell[key] not in files:
+                    files.append(cell[key])
+        return files
+
+    def table_inputs(self, name: str) -> list[str]:
+        plan = self.table_plan(name)
+        cells: list[Mapping[str, Any] | None] = []
+        for row in plan.get("rows", []):
+            cells += list(row["cells"].values())
+        for panel in plan.get("panels", []):
+            cells += list(panel["cells"].values())
+        return [plan["paper"], *self._cell_files(cells)]
+
+    def figure_inputs(self, name: str) -> list[str]:
+        plan = self.figure_plan(name)
+        files: list[str] = []
+        if "table_plan" in plan:
+            files += self.table_inputs(plan["table"])
+        cells: list[Mapping[str, Any] | None] = []
+        cells += [row["cell"] for row in plan.get("rows", [])]
+        cells += [plan.get("cell")]
+        cells += list(plan.get("reference_cells", {}).values())
+        cells += list(plan.get("motion_cells", {}).values()) + list(plan.get("interval_cells", {}).values())
+        for f in self._cell_files(cells):
+            if f not in files:
+                files.append(f)
+        return files
+
+    # -- cost -----------------------------------------------------------------------------------------------
+    def estimate(self, experiments: Iterable[str] | None = None) -> CostEstimate:
+        """Reference-GPU hours of training and evaluating ``experiments`` (default: all), from the config's assumptions."""
+        compute = self.config["compute"]
+        speedup = float(compute.get("speedup", 1.0))
+        method_cost = compute.get("method_cost", {})
+        estimate = CostEstimate(reference_gpu=compute["reference_gpu"], speedup=speedup)
+        for name in experiments if experiments is not None else self.experiments:
+            exp = self.experiments[name]
+            conf = self.config["configurations"][exp.configuration]
+            hours = 0.0
+            if exp.trained_here:
+                estimate.train_jobs += 1
+                base = conf.get("train_gpu_hours")
+                if base is None:
+                    if f"train {exp.configuration}" not in estimate.unknown:
+                        estimate.unknown.append(f"train {exp.configuration}")
+                else:
+                    factor = float(self.config["recipes"][exp.recipe].get("cost_factor", 1.0))
+                    train = base * factor * float(method_cost.get(exp.method, 1.0)) / speedup
+                    estimate.train_hours += train
+                    hours += train
+            for protocol in exp.protocols:
+                estimate.eval_jobs += 1
+                per_pass = self.config["protocols"][protocol].get("eval_gpu_hours")
+                if per_pass is None:
+                    if f"eval {protocol}" not in estimate.unknown:
+                        estimate.unknown.append(f"eval {protocol}")
+                    continue
+                evaluation = per_pass * len(exp.routing_seeds) / speedup
+                estimate.eval_hours += evaluation
+                hours += evaluation
+            estimate.by_configuration[exp.configuration] = estimate.by_configuration.get(exp.configuration, 0.0) + hours
+        return estimate
+
+
+__all__ = [
+    "ConfigError",
+    "CostEstimate",
+    "DEFAULT_CONFIG",
+    "Experiment",
+    "Plan",
+    "deep_merge",
+    "load_config",
+    "parse_size",
+    "read_yaml",
+    "validate",
+]
