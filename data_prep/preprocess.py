@@ -1,0 +1,144 @@
+"""Raw tree -> prepared tree: parse the layout, check the counts, resize, store, write the manifest.
+
+The prepared tree is written aside and renamed into place only when complete; raw files are only read.
+Everything written is a function of the raw inputs and the options, so preparing twice gives identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import cv2
+from tqdm import tqdm
+
+from data_prep.catalog import VIMEO_SUBSET_COUNTS, DatasetSpec, get_dataset
+from data_prep.errors import ChecksumError, CountMismatchError
+from data_prep.frames import decode_frame, encode_png, read_frame_bytes, resize_frame
+from data_prep.integrity import directory_written_aside, sha256_file, write_text_atomic
+from data_prep.layouts.base import SequenceSource, SplitPlan
+from data_prep.sources import PINNED_LISTS
+from data_prep.store import SplitWriter, StoredFrame
+
+MANIFEST = "manifest.json"
+FORMAT = "vpbench-prepared-v1"
+PASSTHROUGH_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def stored_frames(sequence: SequenceSource, size: tuple[int, int] | None, codec: str) -> Iterator[StoredFrame]:
+    """Decode (always: a corrupt frame must fail here, not in training), resize, and encode for storage."""
+    for path in sequence.frames:
+        data = read_frame_bytes(path)
+        image = decode_frame(data, str(path))
+        resized = resize_frame(image, *size) if size is not None else image
+        height, width = resized.shape[:2]
+        if codec == "raw":
+            payload = resized.tobytes()
+        elif resized is image and path.suffix.lower() in PASSTHROUGH_SUFFIXES:
+            payload = data  # the source's own bytes: lossless and as small as the source
+        else:
+            payload = encode_png(resized)
+        yield StoredFrame(payload, height, width)
+
+
+def check_counts(spec: DatasetSpec, plan: SplitPlan) -> None:
+    """Full datasets must have the published number of windows (and of Vimeo motion-subset clips)."""
+    accepted = spec.expected_windows.get(plan.split)
+    if accepted and len(plan.windows) not in accepted:
+        raise CountMismatchError(
+            f"{spec.name} {plan.split}: {len(plan.windows):,} windows, the full dataset has "
+            f"{' or '.join(f'{n:,}' for n in accepted)}. The raw tree is incomplete or a list differs; "
+            "pass --subset if this is deliberately a part of the dataset."
+        )
+    if spec.name == "vimeo_septuplet":
+        for subset, expected in VIMEO_SUBSET_COUNTS.items():
+            found = sum(w.subset == subset for w in plan.windows)
+            if found != expected:
+                raise CountMismatchError(f"vimeo_septuplet: the {subset} list has {found} clips, expected {expected}")
+
+
+def check_pinned_lists(spec: DatasetSpec, plan: SplitPlan) -> None:
+    pinned = PINNED_LISTS.get(spec.name, {})
+    for name, path in plan.lists.items():
+        accepted = pinned.get(name)
+        if accepted and sha256_file(path) not in accepted:
+            raise ChecksumError(
+                f"{path}: sha256 differs from the published list ({', '.join(sorted(accepted))}); use the original "
+                "file, or pass --subset if it is a deliberately shortened list."
+            )
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "opencv": cv2.__version__}
+    for package in ("numpy", "pyarrow", "datasets", "vpbench"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+def plan_splits(spec: DatasetSpec, raw_root: Path, splits: tuple[str, ...], subset: bool) -> dict[str, SplitPlan]:
+    plans = {}
+    for split in splits:
+        if split not in spec.splits:
+            raise ValueError(f"{spec.name} has splits {spec.splits}, not {split!r}")
+        plan = spec.planner(raw_root, split, subset)
+        if not subset:
+            check_counts(spec, plan)
+            check_pinned_lists(spec, plan)
+        plans[split] = plan
+    return plans
+
+
+def prepare(
+    dataset: str,
+    raw_root: Path,
+    out: Path,
+    size: tuple[int, int] | None = None,
+    subset: bool = False,
+    splits: tuple[str, ...] | None = None,
+) -> dict[str, object]:
+    """Prepare ``dataset`` from ``raw_root`` into ``out``; return the manifest.
+
+    ``size`` (H, W) overrides the protocol's resolution (smoke data) and is recorded; ``subset`` declares the
+    input a part of the dataset, which switches off the count and list-hash checks of the full set.
+    """
+    spec = get_dataset(dataset)
+    raw_root, out = Path(raw_root), Path(out)
+    target = size or spec.size
+    plans = plan_splits(spec, raw_root, splits or spec.splits, subset)
+    codec = spec.codec
+    manifest: dict[str, object] = {
+        "format": FORMAT,
+        "dataset": spec.name,
+        "description": spec.description,
+        "subset": subset,
+        "counts_checked": not subset,
+        "expected_windows": {k: list(v) for k, v in spec.expected_windows.items()},
+        "height": target[0] if target else None,
+        "width": target[1] if target else None,
+        "size_override": list(size) if size else None,
+        "resize": "cv2.resize INTER_LINEAR" if target else "none (native size)",
+        "channel_order": "RGB",
+        "raw_root": str(raw_root),
+        "lists": {name: sha256_file(path) for plan in plans.values() for name, path in sorted(plan.lists.items())},
+        "tools": tool_versions(),
+        "splits": {},
+    }
+    with directory_written_aside(out) as work:
+        for split, plan in plans.items():
+            writer = SplitWriter(work / split, codec)
+            for sequence in tqdm(plan.sequences, desc=f"{spec.name}/{split}", unit="seq"):
+                writer.add_sequence(sequence.name, stored_frames(sequence, target, codec))
+            for window in plan.windows:
+                writer.add_window(window.window_id, window.sequence, window.start, window.num_frames, window.subset)
+            summary = writer.close()
+            summary["max_temporal_stride"] = plan.max_temporal_stride
+            summary["notes"] = plan.notes
+            manifest["splits"][split] = summary  # type: ignore[index]
+        write_text_atomic(work / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
