@@ -7,6 +7,7 @@ file whose size and hash check out is renamed to ``dest``, so ``dest`` existing 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import urllib.error
@@ -105,10 +106,17 @@ def download(remote: RemoteFile, dest: Path, lock: HashLock | None = None, timeo
         mode = "ab" if resumed else "wb"  # server ignored Range: start over
         done = start if resumed else 0
         expected = remote.size or total
-        with response, open(part, mode) as out, tqdm(
-            total=expected, initial=done, unit="B", unit_scale=True, desc=remote.name, leave=False
-        ) as bar:
-            shutil.copyfileobj(_Progress(response, bar), out, CHUNK)
+        try:
+            with response, open(part, mode) as out, tqdm(
+                total=expected, initial=done, unit="B", unit_scale=True, desc=remote.name, leave=False
+            ) as bar:
+                shutil.copyfileobj(_Progress(response, bar), out, CHUNK)
+        except (http.client.IncompleteRead, ConnectionError, TimeoutError) as err:
+            # keep the bytes that arrived: the next run resumes from them
+            raise TruncatedDownloadError(
+                f"{remote.url}: the connection broke after {part.stat().st_size:,} bytes ({err}); {part} is kept, "
+                "run the same command again to resume."
+            ) from err
     got = part.stat().st_size
     expected = remote.size if remote.size is not None else total
     if expected is not None and got < expected:

@@ -19,6 +19,7 @@ from data_prep.catalog import VIMEO_SUBSET_COUNTS, DatasetSpec, get_dataset
 from data_prep.errors import ChecksumError, CountMismatchError
 from data_prep.frames import decode_frame, encode_png, read_frame_bytes, resize_frame
 from data_prep.integrity import directory_written_aside, sha256_file, write_text_atomic
+from data_prep.layouts import kitti_a
 from data_prep.layouts.base import SequenceSource, SplitPlan
 from data_prep.sources import PINNED_LISTS
 from data_prep.store import SplitWriter, StoredFrame
@@ -81,12 +82,19 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def plan_splits(spec: DatasetSpec, raw_root: Path, splits: tuple[str, ...], subset: bool) -> dict[str, SplitPlan]:
+def plan_splits(
+    spec: DatasetSpec, raw_root: Path, splits: tuple[str, ...], subset: bool, list_path: Path | None = None
+) -> dict[str, SplitPlan]:
     plans = {}
     for split in splits:
         if split not in spec.splits:
             raise ValueError(f"{spec.name} has splits {spec.splits}, not {split!r}")
-        plan = spec.planner(raw_root, split, subset)
+        if list_path is not None:
+            if spec.name != "kitti_a":
+                raise ValueError("a window list can only be given for kitti_a")
+            plan = kitti_a.plan(raw_root, split, list_path)
+        else:
+            plan = spec.planner(raw_root, split, subset)
         if not subset:
             check_counts(spec, plan)
             check_pinned_lists(spec, plan)
@@ -101,16 +109,18 @@ def prepare(
     size: tuple[int, int] | None = None,
     subset: bool = False,
     splits: tuple[str, ...] | None = None,
+    list_path: Path | None = None,
 ) -> dict[str, object]:
     """Prepare ``dataset`` from ``raw_root`` into ``out``; return the manifest.
 
     ``size`` (H, W) overrides the protocol's resolution (smoke data) and is recorded; ``subset`` declares the
-    input a part of the dataset, which switches off the count and list-hash checks of the full set.
+    input a part of the dataset, which switches off the count and list-hash checks of the full set;
+    ``list_path`` is KITTI-A's window list when it is not ``<raw_root>/kitti_a.txt``.
     """
     spec = get_dataset(dataset)
     raw_root, out = Path(raw_root), Path(out)
     target = size or spec.size
-    plans = plan_splits(spec, raw_root, splits or spec.splits, subset)
+    plans = plan_splits(spec, raw_root, splits or spec.splits, subset, list_path)
     codec = spec.codec
     manifest: dict[str, object] = {
         "format": FORMAT,
