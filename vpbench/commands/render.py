@@ -1,0 +1,143 @@
+"""``vpbench render``, ``vpbench spec`` and ``vpbench plan``: the reporting end of the pipeline.
+
+* ``vpbench render <table|figure> --config config/config.yaml`` writes ``reports/tables/<t>.{md,csv,tex}`` or
+  ``reports/figures/<f>.{png,pdf}`` from the score/complexity/prediction files the configuration names.
+* ``vpbench render predictions --spec ... --checkpoint ... --protocol ... --data-root ... --out x.npz`` rolls a
+  method out on a few evaluation clips and stores the frames (and DMVFN's voxel flow) for Figures 3, 4, 6, 7.
+* ``vpbench spec <experiment> --config ... --out results/specs/<experiment>.json`` resolves one experiment.
+* ``vpbench plan --config ...`` lists the experiments and estimates GPU-hours from the config's assumptions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+CONFIG_HELP = "pipeline config file(s), merged in order like snakemake --configfile (default config/config.yaml)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    render = subparsers.add_parser(
+        "render",
+        help="render a paper table/figure from score files, or write prediction strips for the figures",
+        description=(
+            "TARGET is a table (table1 .. table13), a figure (fig1 .. fig8), 'all', or 'predictions'. Tables put each "
+            "reproduced cell beside the paper's value with the difference; t+3 / t+5 are cumulative means over "
+            "t+1..t+k."
+        ),
+    )
+    render.add_argument("target", help="table1..table13, fig1..fig8, all, or predictions")
+    render.add_argument("--config", action="append", help=CONFIG_HELP)
+    render.add_argument("--out-dir", type=Path, help="output folder (default: <paths.reports>/tables or /figures)")
+    prediction = render.add_argument_group("predictions")
+    prediction.add_argument("--spec", type=Path, help="experiment spec JSON")
+    prediction.add_argument("--checkpoint", help="checkpoint to load (none for parameter-free methods)")
+    prediction.add_argument("--protocol", help="evaluation protocol")
+    prediction.add_argument("--data-root", help="prepared dataset tree of the protocol")
+    prediction.add_argument("--out", type=Path, help="prediction file to write (.npz)")
+    prediction.add_argument("--clips", type=int, default=3, help="number of clips (default 3)")
+    prediction.add_argument("--seed", type=int, default=0, help="routing seed (default 0)")
+    render.set_defaults(func=run_render)
+
+    spec = subparsers.add_parser("spec", help="write the experiment spec JSON of one experiment of the config")
+    spec.add_argument("experiment", help="experiment id, e.g. dmvfn-routing_none-city")
+    spec.add_argument("--config", action="append", help=CONFIG_HELP)
+    spec.add_argument("--out", type=Path, required=True, help="spec file to write")
+    spec.set_defaults(func=run_spec)
+
+    plan = subparsers.add_parser("plan", help="list the experiments of a config and estimate their GPU-hours")
+    plan.add_argument("--config", action="append", help=CONFIG_HELP)
+    plan.add_argument("--json", type=Path, help="also write the experiments and the estimate as JSON")
+    plan.set_defaults(func=run_plan)
+
+
+def _plan(args: argparse.Namespace):
+    from vpbench.plan import Plan
+
+    return Plan.from_files(args.config)
+
+
+def run_spec(args: argparse.Namespace) -> int:
+    from vpbench.plan import ConfigError
+    from vpbench.tables import atomic_write
+
+    try:
+        spec = _plan(args).experiment_spec(args.experiment)
+    except (ConfigError, ValueError) as err:
+        print(f"vpbench spec: {err}", file=sys.stderr)
+        return 2
+    atomic_write(args.out, json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from vpbench.plan import ConfigError
+
+    try:
+        plan = _plan(args)
+    except ConfigError as err:
+        print(f"vpbench plan: {err}", file=sys.stderr)
+        return 2
+    estimate = plan.estimate()
+    print(f"{len(plan.experiments)} experiments ({estimate.train_jobs} trainings, {estimate.eval_jobs} evaluations)")
+    for exp in plan.experiments.values():
+        what = "train" if exp.trained_here else exp.source
+        print(f"  {exp.id:<45} {what:<17} {', '.join(exp.protocols)}")
+    print(estimate.summary())
+    if args.json:
+        from dataclasses import asdict
+
+        from vpbench.tables import atomic_write
+
+        payload = {
+            "experiments": {k: asdict(v) for k, v in plan.experiments.items()},
+            "estimate": {**asdict(estimate), "total_hours": estimate.total_hours},
+        }
+        atomic_write(args.json, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    if args.target == "predictions":
+        return run_predictions(args)
+    from vpbench.figures import FigureError, render_figure
+    from vpbench.plan import ConfigError
+    from vpbench.tables import TableError, render_table
+
+    try:
+        plan = _plan(args)
+        targets = list(plan.tables) + list(plan.figures) if args.target == "all" else [args.target]
+        for target in targets:
+            if target in plan.tables:
+                out = args.out_dir or Path(plan.reports) / "tables"
+                written = render_table(plan.table_plan(target), out)
+            elif target in plan.figures:
+                out = args.out_dir or Path(plan.reports) / "figures"
+                written = render_figure(plan.figure_plan(target), out)
+            else:
+                raise ConfigError(
+                    f"unknown target {target!r}; tables: {', '.join(plan.tables)}; figures: {', '.join(plan.figures)}"
+                )
+            print("wrote " + ", ".join(str(p) for p in written))
+    except (ConfigError, TableError, FigureError) as err:
+        print(f"vpbench render: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_predictions(args: argparse.Namespace) -> int:
+    missing = [name for name in ("spec", "protocol", "data_root", "out") if getattr(args, name) is None]
+    if missing:
+        print(f"vpbench render predictions: missing --{', --'.join(m.replace('_', '-') for m in missing)}", file=sys.stderr)
+        return 2
+    from vpbench.predictions import PredictionError, write_predictions
+
+    try:
+        write_predictions(args.spec, args.checkpoint, args.protocol, args.data_root, args.out, clips=args.clips, seed=args.seed)
+    except PredictionError as err:
+        print(f"vpbench render predictions: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}")
+    return 0

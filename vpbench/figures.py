@@ -1,0 +1,335 @@
+"""The paper's figures rebuilt from score, complexity and prediction files (PNG and PDF).
+
+* Figure 1 (``efficiency``): average MS-SSIM against GFLOPs, marker area ~ parameters; paper points and reproduced
+  points side by side.
+* Figures 3, 4, 6 (``predictions``): ground truth and each method's predicted frames for a few clips.
+* Figure 5 (``usage``): per-block usage on Vimeo-Fast/Medium/Slow, its difference to Medium, and across frame
+  intervals.
+* Figure 7 (``flow``): DMVFN's fusion map 1 - m, its flow f_{t+1->t} (colour wheel), the prediction and the truth.
+* Figure 8 (``beta``): GFLOPs and MS-SSIM as beta varies, DMVFN without routing as reference.
+
+Panels without data (a variant not run in this configuration) say so instead of disappearing, so every figure is
+always written.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from vpbench.aggregate import block_usage  # noqa: E402
+from vpbench.tables import (  # noqa: E402
+    PAPER_SCALE,
+    TableError,
+    atomic_write,
+    build_table,
+    read_complexity,
+    read_scores,
+)
+
+PAPER_STYLE = {"marker": "s", "facecolors": "none", "edgecolors": "tab:gray"}
+
+
+class FigureError(ValueError):
+    """A figure cannot be drawn from its inputs; the message names the file."""
+
+
+def _placeholder(ax: plt.Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="tab:gray", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def save_figure(fig: plt.Figure, out_dir: str | Path, name: str) -> list[Path]:
+    """``<out_dir>/<name>.png`` and ``.pdf``, each written to a temporary name first."""
+    paths = []
+    for ext in ("png", "pdf"):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=ext, dpi=150, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else None)
+        path = Path(out_dir) / f"{name}.{ext}"
+        atomic_write(path, buffer.getvalue())
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Figure 1
+
+
+def efficiency_points(plan: Mapping[str, Any], base: Path) -> pd.DataFrame:
+    """One point per row and origin (paper / reproduced): average metric over the table's horizons, GFLOPs, params."""
+    table = build_table(dict(plan["table_plan"]), base)
+    cells = table.cells
+    protocol, metric = plan["protocol"], plan["metric"]
+    points = []
+    plotted_paper_rows: set[str] = set()  # a paper row shared by several table rows is drawn once
+    rows = cells[cells["protocol"] == protocol]
+    for (label, variant), frame in rows.groupby(["label", "variant"], sort=False):
+        scores = frame[frame["metric"] == metric]
+        gflops = frame[frame["metric"] == "gflops"]
+        paper_score = scores["paper"].mean(skipna=False) if len(scores) else math.nan
+        paper_gflops = float(gflops["paper"].iloc[0]) if len(gflops) else math.nan
+        paper_row = str(frame["row"].iloc[0])
+        if not (math.isnan(paper_score) or math.isnan(paper_gflops)) and paper_row not in plotted_paper_rows:
+            plotted_paper_rows.add(paper_row)
+            points.append({"label": paper_row, "origin": "paper", "gflops": paper_gflops, "score": paper_score, "params": math.nan, "source": "paper"})
+        repro_score = scores["reproduced"].mean(skipna=False) if len(scores) else math.nan
+        repro_gflops = float(gflops["reproduced"].iloc[0]) if len(gflops) else math.nan
+        if not (math.isnan(repro_score) or math.isnan(repro_gflops)):
+            complexity = read_complexity(base / gflops["complexity_file"].iloc[0])
+            points.append({
+                "label": label, "origin": "reproduced", "gflops": repro_gflops, "score": repro_score,
+                "params": float(complexity.get("params", math.nan)), "source": frame["source"].iloc[0],
+            })
+    return pd.DataFrame(points, columns=["label", "origin", "gflops", "score", "params", "source"])
+
+
+def figure_efficiency(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    points = efficiency_points(plan, base)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    if points.empty:
+        _placeholder(ax, "no points: neither paper GFLOPs nor reproduced runs")
+        return fig
+    paper = points[points["origin"] == "paper"]
+    repro = points[points["origin"] == "reproduced"]
+    ax.scatter(paper["gflops"], paper["score"], s=40, label="paper", **PAPER_STYLE)
+    if len(repro):
+        sizes = 20 + 200 * repro["params"].fillna(0) / max(float(repro["params"].max()), 1.0)
+        ax.scatter(repro["gflops"], repro["score"], s=sizes, alpha=0.7, color="tab:red", label="reproduced (area ~ params)")
+    for point in points.itertuples():
+        params = "" if math.isnan(point.params) else f" ({point.params / 1e6:.2f}M)"
+        ax.annotate(f"{point.label}{params}", (point.gflops, point.score), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("GFLOPs (log scale)")
+    ax.set_ylabel(f"average {plan['metric'].upper().replace('_', '-')} (x10^-2)")
+    ax.set_title(plan.get("title", plan["name"]), fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Figure 8
+
+
+def figure_beta(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    table = build_table(dict(plan["table_plan"]), base)
+    cells = table.cells
+    betas = [float(b) for b in plan["table_plan"]["betas"]]
+    panels = plan["table_plan"]["panels"]
+    fig, axes = plt.subplots(len(panels), 2, figsize=(8, 3.2 * len(panels)), squeeze=False)
+    for row, panel in enumerate(panels):
+        protocol = panel["protocol"]
+        reference_cell = plan["reference_cells"].get(protocol)
+        reference = None
+        if reference_cell:
+            reference = _reference_values(reference_cell, protocol, int(plan["table_plan"].get("horizon", 1)), base)
+        for col, quantity in enumerate(("gflops", "ms_ssim")):
+            ax = axes[row][col]
+            frame = cells[(cells["protocol"] == protocol) & (cells["metric"] == quantity)]
+            ax.plot(betas, frame["paper"].to_numpy(), "s--", color="tab:gray", label="DMVFN, paper")
+            if frame["reproduced"].notna().any():
+                ax.plot(betas, frame["reproduced"].to_numpy(), "o-", color="tab:red", label="DMVFN, reproduced")
+            if reference is not None and not math.isnan(reference[quantity]):
+                ax.axhline(reference[quantity], color="tab:blue", linestyle=":", label="w/o routing, reproduced")
+            ax.set_xlabel("β (inference)")
+            ax.set_ylabel("GFLOPs" if quantity == "gflops" else "MS-SSIM (x10^-2)")
+            ax.set_title(f"{panel.get('label', protocol)}", fontsize=9)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+    fig.suptitle(plan.get("title", plan["name"]), fontsize=9)
+    return fig
+
+
+def _reference_values(cell: Mapping[str, Any], protocol: str, horizon: int, base: Path) -> dict[str, float]:
+    from vpbench.aggregate import aggregate_scores
+    from vpbench.tables import counted_gflops
+
+    scores = read_scores([cell["scores"]], base)
+    scores = scores[(scores["experiment"] == cell["experiment"]) & (scores["protocol"] == protocol)]
+    aggregated = aggregate_scores(scores, horizons=(horizon,))
+    hit = aggregated[aggregated["metric"] == "ms_ssim"]
+    value = float(hit["mean"].iloc[0]) * PAPER_SCALE["ms_ssim"] if len(hit) else math.nan
+    gflops = counted_gflops(read_complexity(base / cell["complexity"])) if "complexity" in cell else None
+    return {"ms_ssim": value, "gflops": math.nan if gflops is None else gflops}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Figure 5
+
+
+def usage_rates(cells: Mapping[str, Mapping[str, Any] | None], base: Path) -> dict[str, np.ndarray | None]:
+    """label -> per-block usage rate (or None when that protocol was not run)."""
+    rates: dict[str, np.ndarray | None] = {}
+    for label, cell in cells.items():
+        if not cell:
+            rates[label] = None
+            continue
+        scores = read_scores([cell["scores"]], base)
+        usage = block_usage(scores[scores["experiment"] == cell["experiment"]])
+        rates[label] = usage.sort_values("block")["usage_rate"].to_numpy(dtype=float) if len(usage) else None
+    return rates
+
+
+def _bars(ax: plt.Axes, rates: Mapping[str, np.ndarray | None], ylabel: str) -> None:
+    present = {k: v for k, v in rates.items() if v is not None}
+    if not present:
+        _placeholder(ax, "not run in this configuration")
+        return
+    n_blocks = max(len(v) for v in present.values())
+    width = 0.8 / len(present)
+    for i, (label, values) in enumerate(present.items()):
+        ax.bar(np.arange(len(values)) + i * width - 0.4 + width / 2, values, width, label=label)
+    ax.set_xticks(range(n_blocks), [f"{i + 1}" for i in range(n_blocks)])
+    ax.set_xlabel("MVFB")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+
+
+def figure_usage(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    motion = usage_rates(plan["motion_cells"], base)
+    interval = usage_rates(plan["interval_cells"], base)
+    reference = plan.get("reference", "Medium")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    _bars(axes[0], motion, "usage rate")
+    axes[0].set_title("(a) motion magnitude", fontsize=9)
+    if motion.get(reference) is None:
+        _placeholder(axes[1], f"reference {reference!r} not run")
+    else:
+        diffs = {k: v - motion[reference] for k, v in motion.items() if k != reference and v is not None}
+        _bars(axes[1], diffs, f"usage - {reference}")
+        axes[1].axhline(0, color="black", linewidth=0.8)
+    axes[1].set_title(f"(b) difference to {reference}", fontsize=9)
+    _bars(axes[2], interval, "usage rate")
+    axes[2].set_title("(c) time interval between the inputs", fontsize=9)
+    fig.suptitle(plan.get("title", plan["name"]), fontsize=9)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Figures 3, 4, 6, 7 (prediction files written by `vpbench render predictions`)
+
+
+def load_predictions(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise FigureError(f"{path}: prediction file not found (run its `vpbench render predictions` job first)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError) as err:
+        raise FigureError(f"{path}: not a readable prediction file ({err})") from None
+
+
+def figure_predictions(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    steps = list(plan["steps"])
+    loaded = [(row["label"], load_predictions(base / row["cell"]["predictions"]) if row["cell"] else None) for row in plan["rows"]]
+    available = [data for _, data in loaded if data is not None]
+    n_clips = min((len(d["target"]) for d in available), default=1)
+    n_rows = (1 + len(loaded)) * n_clips
+    fig, axes = plt.subplots(n_rows, len(steps), figsize=(2.6 * len(steps), 1.7 * n_rows), squeeze=False)
+    for clip in range(n_clips):
+        offset = clip * (1 + len(loaded))
+        truth = available[0]["target"][clip] if available else None
+        for col, step in enumerate(steps):
+            ax = axes[offset][col]
+            if truth is not None and step <= len(truth):
+                ax.imshow(truth[step - 1])
+                ax.set_xticks([])
+                ax.set_yticks([])
+            else:
+                _placeholder(ax, "no ground truth")
+            if clip == 0:
+                ax.set_title(f"t+{step}", fontsize=9)
+            if col == 0:
+                ax.set_ylabel("ground truth", fontsize=8)
+        for r, (label, data) in enumerate(loaded, start=1):
+            for col, step in enumerate(steps):
+                ax = axes[offset + r][col]
+                if data is None or step > data["prediction"].shape[1]:
+                    _placeholder(ax, "not run in this configuration")
+                else:
+                    ax.imshow(data["prediction"][clip][step - 1])
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                if col == 0:
+                    ax.set_ylabel(label, fontsize=8)
+    fig.suptitle(plan.get("title", plan["name"]), fontsize=9)
+    return fig
+
+
+def flow_to_color(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
+    """[2, H, W] flow -> [H, W, 3] RGB in [0, 1]: hue = direction, saturation = magnitude (colour-wheel coding)."""
+    u, v = flow[0], flow[1]
+    magnitude = np.sqrt(u**2 + v**2)
+    scale = max_magnitude if max_magnitude else max(float(magnitude.max()), 1e-6)
+    hue = (np.arctan2(-v, -u) / np.pi + 1.0) / 2.0
+    saturation = np.clip(magnitude / scale, 0.0, 1.0)
+    hsv = np.stack([hue, saturation, np.ones_like(hue)], axis=-1)
+    return matplotlib.colors.hsv_to_rgb(hsv)
+
+
+def colour_wheel(size: int = 64) -> np.ndarray:
+    ys, xs = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]
+    wheel = flow_to_color(np.stack([xs, ys]), max_magnitude=1.0)
+    wheel[np.sqrt(xs**2 + ys**2) > 1] = 1.0
+    return wheel
+
+
+def figure_flow(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    titles = ["1 - m", "f_{t+1->t}", "predicted I_{t+1}", "ground truth I_{t+1}"]
+    cell = plan.get("cell")
+    data = load_predictions(base / cell["predictions"]) if cell else None
+    if data is None or "flow" not in data or "mask" not in data:
+        fig, ax = plt.subplots(figsize=(6, 2))
+        _placeholder(ax, "not run in this configuration" if data is None else "this method returns no voxel flow")
+        return fig
+    n_clips = len(data["flow"])
+    fig, axes = plt.subplots(n_clips, 5, figsize=(13, 2.2 * n_clips), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1, 0.3]})
+    for clip in range(n_clips):
+        flow = data["flow"][clip][2:4]  # channels 2:4 warp I_t: f_{t+1->t}
+        panels = [1.0 - data["mask"][clip][0], flow_to_color(flow), data["prediction"][clip][0], data["target"][clip][0]]
+        for col, image in enumerate(panels):
+            ax = axes[clip][col]
+            ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0 if image.ndim == 2 else None, vmax=1 if image.ndim == 2 else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if clip == 0:
+                ax.set_title(titles[col], fontsize=9)
+        axes[clip][4].imshow(colour_wheel())
+        axes[clip][4].set_axis_off()
+    fig.suptitle(plan.get("title", plan["name"]), fontsize=9)
+    return fig
+
+
+FIGURES = {
+    "efficiency": figure_efficiency,
+    "beta": figure_beta,
+    "usage": figure_usage,
+    "predictions": figure_predictions,
+    "flow": figure_flow,
+}
+
+
+def render_figure(plan: Mapping[str, Any], out_dir: str | Path, base: str | Path = ".") -> list[Path]:
+    base = Path(base)
+    try:
+        fig = FIGURES[plan["kind"]](plan, base)
+    except TableError as err:
+        raise FigureError(str(err)) from None
+    return save_figure(fig, out_dir, plan["name"])
+
+
+__all__ = ["FigureError", "colour_wheel", "efficiency_points", "flow_to_color", "load_predictions", "render_figure"]
