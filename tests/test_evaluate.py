@@ -302,3 +302,29 @@ def test_dmvfn_rollout_records_nine_routing_bits():
                               MetricSuite(metrics=("psnr",)), seeds=[0, 1], progress=False)
     assert len(scores) == 2 * 3
     assert all(len(bits) == 9 and set(bits) <= {"0", "1"} for bits in scores["active_blocks"])
+
+
+def test_command_names_an_unknown_protocol(tmp_path, capsys):
+    code = vpbench_main(["evaluate", "--spec", _spec(tmp_path, "copy_last", "untrained"), "--protocol", "no-such-set",
+                         "--data-root", str(tmp_path), "--out", str(tmp_path / "x.parquet"), "--no-progress"])
+    assert code == 1 and "unknown protocol 'no-such-set'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_command_on_prepared_smoke_cityscapes(tmp_path):
+    """The whole path on real prepared data: smoke raw tree -> prepare -> vpbench evaluate -> aggregate."""
+    from data_prep.preprocess import prepare
+    from data_prep.smoke import SMOKE_SIZES, build_smoke_data
+
+    roots = build_smoke_data(tmp_path / "raw")
+    prepare("cityscapes", roots["cityscapes"], tmp_path / "prepared", size=SMOKE_SIZES["cityscapes"], subset=True)
+    out = tmp_path / "copy.parquet"
+    code = vpbench_main(["evaluate", "--spec", _spec(tmp_path, "copy_last", "untrained"), "--protocol", "cityscapes",
+                         "--data-root", str(tmp_path / "prepared"), "--out", str(out), "--max-clips", "1", "--no-progress"])
+    assert code == 0
+    scores = read_scores(out)
+    assert scores["clip_id"].nunique() == 1 and sorted(scores["step"].unique()) == [1, 2, 3, 4, 5]
+    assert set(scores["metric"]) == {"ms_ssim", "lpips", "psnr", "ssim"}
+    table = aggregate_scores(scores)
+    ms = table[table["metric"] == "ms_ssim"].set_index("horizon")["mean"]
+    assert 0 < ms[5] < ms[1] <= 1  # copying the last frame degrades with the horizon

@@ -252,7 +252,10 @@ def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.
     from models.registry import create_method
 
     if checkpoint is None:
-        method = create_method(spec.method, **spec.method_options)
+        try:
+            method = create_method(spec.method, **spec.method_options)
+        except KeyError as err:
+            raise EvaluationError(err.args[0] if err.args else f"unknown method {spec.method!r}") from None
         if method.trainable:
             raise EvaluationError(
                 f"experiment {spec.id!r}: method {spec.method!r} has weights; pass --checkpoint (a vpbench train "
@@ -277,7 +280,10 @@ def _protocol_windows(protocol_name: str, data_root: str, max_clips: int | None)
         from data_prep.protocols import get_protocol
     except ImportError as err:
         raise EvaluationError(f"evaluation protocols are unavailable: data_prep cannot be imported ({err})") from err
-    protocol = get_protocol(protocol_name)
+    try:
+        protocol = get_protocol(protocol_name)
+    except KeyError as err:
+        raise EvaluationError(err.args[0] if err.args else f"unknown protocol {protocol_name!r}") from None
     return protocol, EvalWindows(data_root, protocol, max_clips=max_clips)
 
 

@@ -51,18 +51,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Failures caused by the inputs (spec, checkpoint, data, protocol name): one line, not a traceback."""
+    from vpbench.checkpoints import CheckpointError
+    from vpbench.evaluate import EvaluationError
+    from vpbench.lpips_offline import LpipsWeightsError
+    from vpbench.metrics import MetricInputError
+    from vpbench.spec import SpecError
+
+    errors: list[type[BaseException]] = [
+        CheckpointError, EvaluationError, LpipsWeightsError, MetricInputError, SpecError
+    ]
+    try:
+        from data_prep.errors import DataPrepError
+
+        errors.append(DataPrepError)
+    except ImportError:
+        pass
+    try:
+        from vpbench.assets import AssetError
+
+        errors.append(AssetError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vpbench.evaluate import EvaluationError, evaluate_experiment
+    from vpbench.evaluate import evaluate_experiment
     from vpbench.scores import write_scores
     from vpbench.spec import ExperimentSpec
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"vpbench evaluate: --device {args.device} asked for, but CUDA is not available", file=sys.stderr)
         return 2
-    spec = ExperimentSpec.load(args.spec)
+    where = f"vpbench evaluate {args.spec} on {args.protocol}"
     try:
+        spec = ExperimentSpec.load(args.spec)
         scores = evaluate_experiment(
             spec,
             args.protocol,
@@ -75,11 +102,11 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             progress=not args.no_progress,
         )
-    except EvaluationError as err:
-        print(f"vpbench evaluate {spec.id} on {args.protocol}: {err}", file=sys.stderr)
+    except _expected_errors() as err:
+        print(f"{where}: {err}", file=sys.stderr)
         return 1
     if scores.empty:
-        print(f"vpbench evaluate {spec.id} on {args.protocol}: no evaluation windows under {args.data_root}", file=sys.stderr)
+        print(f"{where}: no evaluation windows under {args.data_root}", file=sys.stderr)
         return 1
     write_scores(scores, args.out)
     n_clips = scores["clip_id"].nunique()
