@@ -328,3 +328,12 @@ def test_command_on_prepared_smoke_cityscapes(tmp_path):
     table = aggregate_scores(scores)
     ms = table[table["metric"] == "ms_ssim"].set_index("horizon")["mean"]
     assert 0 < ms[5] < ms[1] <= 1  # copying the last frame degrades with the horizon
+
+
+def test_checkpoint_of_another_method_is_refused(tmp_path, toy_protocol, capsys):
+    torch.save({"format": CHECKPOINT_FORMAT, "method": "copy_last", "method_options": {}, "model": {}, "spec": {},
+                "step": 1}, tmp_path / "other.pt")
+    code = vpbench_main(["evaluate", "--spec", _spec(tmp_path, "test-brighten"), "--checkpoint", str(tmp_path / "other.pt"),
+                         "--protocol", "toy", "--data-root", str(tmp_path), "--out", str(tmp_path / "x.parquet"),
+                         "--no-progress"])
+    assert code == 1 and "holds method 'copy_last'" in capsys.readouterr().err

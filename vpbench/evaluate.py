@@ -247,10 +247,12 @@ def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.
 
     A ``vpbench train`` checkpoint goes through :func:`vpbench.checkpoints.load_method`; with
     ``spec.source == "official-weights"`` the authors' file is read by ``models.load_official_checkpoint`` with the
-    spec's method options (e.g. ``inference_routing``). Parameter-free methods need no checkpoint.
+    spec's method options (e.g. ``inference_routing``). Without ``checkpoint`` the spec's ``weights`` is used;
+    parameter-free methods need neither.
     """
     from models.registry import create_method
 
+    checkpoint = checkpoint or getattr(spec, "weights", None)
     if checkpoint is None:
         try:
             method = create_method(spec.method, **spec.method_options)
@@ -267,10 +269,15 @@ def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.
 
         return load_official_checkpoint(checkpoint, map_location=device, **spec.method_options).eval()
 
-    from vpbench.checkpoints import load_method
+    from vpbench.checkpoints import is_vpbench_checkpoint, load_method, read_checkpoint
 
-    method = load_method(checkpoint, map_location=device)
-    return method.eval()
+    stored = read_checkpoint(checkpoint)
+    if is_vpbench_checkpoint(stored) and stored.get("method") != spec.method:
+        raise EvaluationError(
+            f"{checkpoint}: holds method {stored.get('method')!r}, but experiment {spec.id!r} is {spec.method!r}"
+        )
+    del stored
+    return load_method(checkpoint, map_location=device).eval()
 
 
 def _protocol_windows(protocol_name: str, data_root: str, max_clips: int | None) -> tuple[Any, Any]:
@@ -317,7 +324,10 @@ def evaluate_experiment(
     suite = None
     if not selection.routing_only:
         chosen = metrics if metrics is not None else getattr(protocol, "metrics", None) or METRIC_NAMES
-        suite = MetricSuite(chosen, device=device, lpips_channel_order=spec.eval.channel_order_lpips)
+        try:
+            suite = MetricSuite(chosen, device=device, lpips_channel_order=spec.eval.channel_order_lpips)
+        except ValueError as err:  # a bad eval.channel_order_lpips or metric name in the spec
+            raise EvaluationError(f"experiment {spec.id!r}: {err}") from None
         # The prepared tree's size (smoke data override the protocol's) is what the metrics will see.
         height = getattr(windows, "height", None) or getattr(protocol, "height", None)
         width = getattr(windows, "width", None) or getattr(protocol, "width", None)
