@@ -96,8 +96,8 @@ def plan_splits(
         else:
             plan = spec.planner(raw_root, split, subset)
         if not subset:
+            check_pinned_lists(spec, plan)  # a wrong list explains a wrong count: report it first
             check_counts(spec, plan)
-            check_pinned_lists(spec, plan)
         plans[split] = plan
     return plans
 
