@@ -28,7 +28,7 @@ DEFAULT_CONFIG = "config/config.yaml"
 SCHEMA_DIR = REPO_ROOT / "config" / "schema"
 OFFICIAL_SOURCE = "official-weights"
 DEFAULT_OFFICIAL_VARIANT = "dmvfn-official"
-TRAINABLE_KEYS_NOT_IN_SPEC = ("gpus", "cost_factor")  # recipe keys that steer launching/estimates, not training
+TRAINABLE_KEYS_NOT_IN_SPEC = ("gpus", "cost_factor", "runtime_minutes")  # recipe keys that steer launching/estimates, not training
 
 
 class ConfigError(ValueError):
@@ -234,7 +234,7 @@ class Plan:
             "label": "DMVFN (official weights)",
             "options": dict(official.get("method_options") or {}),
             "configurations": list(official["files"]),
-            "official_files": dict(official["files"]),
+            "official_files": {c: f"{official.get('dir', 'resources/weights')}/{f}" for c, f in official["files"].items()},
         }
 
     def _selected(self, key: str, name: str) -> bool:

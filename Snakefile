@@ -1,0 +1,44 @@
+# Reproduction of "A Dynamic Multi-Scale Voxel Flow Network for Video Prediction" (DMVFN, CVPR 2023).
+# A thin graph of files over the `vpbench` CLI; what runs is declared in config/ (see docs/pipeline.md):
+#   snakemake -n                                         full reproduction: every job + GPU-hours estimate
+#   snakemake --profile workflow/profiles/local --resources gpu=4
+#   snakemake --profile workflow/profiles/smoke --configfile config/smoke.yaml --cores 2   (= make smoke)
+#   snakemake reports/tables/table1.md                   one artefact and only what it needs
+#   snakemake --report report.html                       every table and figure with captions
+import sys
+
+from snakemake.utils import min_version, validate
+
+from vpbench.plan import DEFAULT_CONFIG, Plan, deep_merge, load_config
+
+min_version("8.0")
+
+# No `configfile:` directive: it would merge config/config.yaml under --configfile config/smoke.yaml, and the
+# smoke run must not inherit the full reproduction's experiments.
+CONFIG_FILES = [str(path) for path in workflow.overwrite_configfiles] or [DEFAULT_CONFIG]
+if not workflow.overwrite_configfiles:
+    # `--config key=value` overrides still apply, on top of the default file; the vpbench commands below read
+    # the config files themselves, so put lasting changes in a file passed with --configfile.
+    config.update(deep_merge(load_config(CONFIG_FILES), config))
+validate(config, "config/schema/config.schema.json")
+PLAN = Plan(config)
+
+if workflow.is_main_process:
+    print(PLAN.estimate().summary(), file=sys.stderr)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/complexity.smk"
+include: "workflow/rules/report.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    default_target: True
+    input:
+        PLAN.report_targets(),

@@ -1,0 +1,48 @@
+# Checkpoint -> raw per-clip, per-step scores of one protocol (nothing aggregated), and prediction strips.
+
+
+def evaluation_data(wildcards):
+    return prepared_manifest(protocol_dataset(wildcards.protocol))
+
+
+rule evaluate:
+    input:
+        spec=f"{RESULTS}/specs/{{experiment}}.json",
+        data=evaluation_data,
+        checkpoint=checkpoint_inputs,
+    output:
+        f"{RESULTS}/scores/{{experiment}}/{{protocol}}.parquet",
+    log:
+        f"{LOGS}/evaluate/{{experiment}}/{{protocol}}.log",
+    conda:
+        "../envs/vpbench.yaml"
+    threads: 2
+    resources:
+        gpu=1 if EVAL_DEVICE.startswith("cuda") else 0,
+    params:
+        checkpoint=checkpoint_arg,
+        data_root=lambda wildcards: PLAN.prepared_dir(protocol_dataset(wildcards.protocol)),
+        device=EVAL_DEVICE,
+    shell:
+        "vpbench evaluate --spec {input.spec} {params.checkpoint} --protocol {wildcards.protocol}"
+        " --data-root {params.data_root} --out {output} --device {params.device} --no-progress > {log} 2>&1"
+
+
+rule predictions:
+    input:
+        spec=f"{RESULTS}/specs/{{experiment}}.json",
+        data=evaluation_data,
+        checkpoint=checkpoint_inputs,
+    output:
+        f"{RESULTS}/predictions/{{experiment}}/{{protocol}}.npz",
+    log:
+        f"{LOGS}/predictions/{{experiment}}/{{protocol}}.log",
+    conda:
+        "../envs/vpbench.yaml"
+    params:
+        checkpoint=checkpoint_arg,
+        data_root=lambda wildcards: PLAN.prepared_dir(protocol_dataset(wildcards.protocol)),
+        clips=config["evaluation"].get("prediction_clips", 3),
+    shell:
+        "vpbench render predictions --spec {input.spec} {params.checkpoint} --protocol {wildcards.protocol}"
+        " --data-root {params.data_root} --clips {params.clips} --out {output} > {log} 2>&1"

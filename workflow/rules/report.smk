@@ -1,0 +1,53 @@
+# Score, complexity and prediction files -> the paper's tables and figures (each regenerable on its own).
+
+
+def artefact_title(kind, name):
+    spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
+    return spec.get("title", name)
+
+
+def artefact_caption(kind, name):
+    spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
+    return " ".join(spec.get("caption", "").split())
+
+
+rule table:
+    input:
+        lambda wildcards: PLAN.table_inputs(wildcards.table),
+    output:
+        md=report(f"{REPORTS}/tables/{{table}}.md", caption="../report/table.rst", category="Tables", labels={"table": "{table}", "format": "Markdown"}),
+        csv=report(f"{REPORTS}/tables/{{table}}.csv", caption="../report/table.rst", category="Tables", labels={"table": "{table}", "format": "CSV (per-cell provenance)"}),
+        tex=f"{REPORTS}/tables/{{table}}.tex",
+    log:
+        f"{LOGS}/render/{{table}}.log",
+    conda:
+        "../envs/vpbench.yaml"
+    params:
+        # The resolved table plan: a changed row or tolerance in config/tables.yaml re-renders the table.
+        plan=lambda wildcards: PLAN.table_plan(wildcards.table),
+        title=lambda wildcards: artefact_title("table", wildcards.table),
+        caption=lambda wildcards: artefact_caption("table", wildcards.table),
+        config=CONFIG_ARGS,
+        out_dir=f"{REPORTS}/tables",
+    shell:
+        "vpbench render {wildcards.table} {params.config} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule figure:
+    input:
+        lambda wildcards: PLAN.figure_inputs(wildcards.figure),
+    output:
+        png=report(f"{REPORTS}/figures/{{figure}}.png", caption="../report/figure.rst", category="Figures", labels={"figure": "{figure}"}),
+        pdf=f"{REPORTS}/figures/{{figure}}.pdf",
+    log:
+        f"{LOGS}/render/{{figure}}.log",
+    conda:
+        "../envs/vpbench.yaml"
+    params:
+        plan=lambda wildcards: PLAN.figure_plan(wildcards.figure),
+        title=lambda wildcards: artefact_title("figure", wildcards.figure),
+        caption=lambda wildcards: artefact_caption("figure", wildcards.figure),
+        config=CONFIG_ARGS,
+        out_dir=f"{REPORTS}/figures",
+    shell:
+        "vpbench render {wildcards.figure} {params.config} --out-dir {params.out_dir} > {log} 2>&1"
