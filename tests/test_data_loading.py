@@ -1,0 +1,115 @@
+"""Protocols, training clips (determinism, augmentation), the synthetic generator and the loader benchmark."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from data_prep.augment import ClipTransform, apply_transform, draw_transform
+from data_prep.datasets import TrainClips
+from data_prep.layouts import kitti
+from data_prep.preprocess import prepare
+from data_prep.protocols import PROTOCOLS, get_protocol
+from data_prep.synthetic import moving_shapes_video
+from tests.data_fixtures import kitti_drive, video
+
+
+def test_protocols_follow_the_paper_setups():
+    assert get_protocol("cityscapes").input_indices == (2, 3) and get_protocol("cityscapes").horizon == 5
+    assert (get_protocol("kitti").height, get_protocol("kitti").width) == (256, 832)
+    assert get_protocol("vimeo").target_indices == (2,)
+    assert get_protocol("ucfsports").horizon == 6 and get_protocol("human36m").horizon == 4
+    assert get_protocol("vimeo_slow_int3").input_indices == (0, 3) and get_protocol("vimeo_slow_int3").target_indices == (6,)
+    assert get_protocol("vimeo_slow_int5").routing_only and get_protocol("vimeo_slow_int5").frames_needed == 6
+    for protocol in PROTOCOLS.values():
+        assert protocol.height % 16 == 0 and protocol.width % 16 == 0, protocol.name
+        assert protocol.channel_order == "RGB"
+    with pytest.raises(KeyError, match="choose from"):
+        get_protocol("kitti-b")
+
+
+@pytest.fixture(scope="module")
+def train_tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("raw")
+    # frame k of every sequence is constant k*10 + camera offset: crops of one clip must then differ by
+    # exactly the frame step everywhere, which shows that one crop/augmentation serves the whole clip.
+    for i, drive in enumerate(kitti.TRAIN_DRIVES[:2]):
+        base = video(12, 40, 56, seed=i)
+        ramp = (np.arange(12) * 10).astype(np.uint8)[:, None, None, None]
+        kitti_drive(root, drive, np.minimum(base // 2 + ramp, 255).astype(np.uint8), cameras=("image_02", "image_03"))
+    out = tmp_path_factory.mktemp("prep") / "kitti"
+    prepare("kitti", root, out, size=(40, 56), subset=True, splits=("train",))
+    return out
+
+
+def test_train_clips_shape_and_determinism(train_tree):
+    clips = TrainClips(train_tree, clip_length=5, crop=32, augmentation="official", seed=3)
+    assert len(clips) == 2 * 2 * (12 - 8)
+    first = clips[4]
+    assert first.dtype == torch.uint8 and first.shape == (5, 3, 32, 32)
+    assert torch.equal(first, TrainClips(train_tree, 5, 32, "official", seed=3)[4])
+    clips.set_epoch(1)
+    assert not torch.equal(first, clips[4])
+    assert not torch.equal(first, TrainClips(train_tree, 5, 32, "official", seed=4)[4])
+    assert len(TrainClips(train_tree, 3, 32, max_clips=5)) == 5
+
+
+def test_one_crop_for_the_whole_clip(train_tree):
+    clips = TrainClips(train_tree, clip_length=9, crop=24, augmentation="paper", seed=0)
+    rng = np.random.default_rng([0, 0, 2])
+    rows = clips.frame_rows(2, rng)
+    transform = draw_transform(rng, 40, 56, 24, "paper")
+    store = clips.split.frames
+    expected = np.stack([store.crop(int(r), transform.top, transform.left, 24, 24) for r in rows])
+    expected = apply_transform(expected, transform)
+    np.testing.assert_array_equal(clips[2].permute(0, 2, 3, 1).numpy(), expected)
+
+
+def test_official_rotation_probabilities():
+    rng = np.random.default_rng(0)
+    draws = [draw_transform(rng, 300, 300, 256, "official") for _ in range(8000)]
+    freq = {k: np.mean([d.rotation == k for d in draws]) for k in (-1, 2, 1, 0)}
+    assert abs(freq[-1] - 1 / 2) < 0.02 and abs(freq[2] - 1 / 4) < 0.02
+    assert abs(freq[1] - 1 / 8) < 0.015 and abs(freq[0] - 1 / 8) < 0.015
+    assert abs(np.mean([d.reverse_channels for d in draws]) - 0.5) < 0.02
+    paper = [draw_transform(rng, 300, 300, 224, "paper") for _ in range(200)]
+    assert all(d.rotation == 0 and not d.reverse_channels for d in paper)
+    with pytest.raises(ValueError, match="larger than the frames"):
+        draw_transform(rng, 100, 300, 224, "paper")
+
+
+def test_apply_transform_geometry():
+    frames = np.arange(2 * 2 * 2 * 3, dtype=np.uint8).reshape(2, 2, 2, 3)
+    out = apply_transform(frames, ClipTransform(0, 0, -1, True, False, False))
+    np.testing.assert_array_equal(out, np.rot90(frames, -1, axes=(1, 2))[..., ::-1])
+    assert out.flags["C_CONTIGUOUS"]
+
+
+def test_synthetic_video_is_deterministic_with_known_motion():
+    frames, shapes = moving_shapes_video(6, 64, 80, seed=7, num_shapes=1, max_speed=2.0)
+    again, _ = moving_shapes_video(6, 64, 80, seed=7, num_shapes=1, max_speed=2.0)
+    assert np.array_equal(frames, again) and frames.dtype == np.uint8
+    assert not np.array_equal(frames, moving_shapes_video(6, 64, 80, seed=8, num_shapes=1)[0])
+    # the shape is the only moving thing: its centroid in the changed region follows the velocity
+    vx, vy = shapes[0].velocity
+    from data_prep.synthetic import _texture, render
+
+    background = _texture(np.random.default_rng(0), 64, 80)
+    def centroid(t):
+        mask = np.abs(render(shapes, background, t).astype(int) - np.rint(background).astype(int)).sum(-1) > 30
+        ys, xs = np.nonzero(mask)
+        return xs.mean(), ys.mean()
+    (x0, y0), (x3, y3) = centroid(0.0), centroid(3.0)
+    assert abs((x3 - x0) - 3 * vx) < 0.6 and abs((y3 - y0) - 3 * vy) < 0.6
+
+
+def test_loader_benchmark_on_a_prepared_tree(tmp_path):
+    from data_prep import bench_loader
+
+    root = tmp_path / "raw"
+    kitti_drive(root, kitti.TRAIN_DRIVES[0], video(10, 256, 264, seed=1), cameras=("image_02", "image_03"))
+    prepare("kitti", root, tmp_path / "p", size=(256, 264), subset=True, splits=("train",))
+    result = bench_loader.run(tmp_path / "p", seconds=0.3)
+    assert result["clips_per_s_per_worker"]["official"] > 0 and result["codec"] == "raw"
+    assert result["bytes_per_frame"]["prepared"] == 256 * 264 * 3
