@@ -1,9 +1,13 @@
-# Paths, wildcard constraints and per-experiment parameters shared by the rule files (all from vpbench.plan).
+# Paths, wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.plan).
+import json
+import os
+
 RAW = config["paths"]["raw"]
 PREPARED = config["paths"]["prepared"]
 RESULTS = config["paths"]["results"]
 REPORTS = config["paths"]["reports"]
 LOGS = f"{RESULTS}/logs"
+OFFICIAL_DIR = (config.get("official_weights") or {}).get("dir", "resources/weights")
 # Passed to the vpbench commands that read the config themselves (spec, render).
 CONFIG_ARGS = " ".join(f"--config {path}" for path in CONFIG_FILES)
 EVAL_DEVICE = config["evaluation"].get("device", "cuda")
@@ -17,8 +21,27 @@ wildcard_constraints:
     figure="fig[0-9]+",
 
 
-def experiment(wildcards):
-    return PLAN.get(wildcards.experiment)
+def parent_dir(wildcards, output):
+    """The folder of the first output (a command's --out / --out-dir)."""
+    return os.path.dirname(output[0])
+
+
+# -- data ------------------------------------------------------------------------------------------------------
+def raw_inputs(wildcards):
+    return [f"{RAW}/.smoke-stamp.json"] if config["raw_data"] == "smoke" else []
+
+
+def prepare_args(wildcards):
+    dataset = config["datasets"][wildcards.dataset]
+    args = []
+    if dataset.get("size"):
+        args.append(f"--size {dataset['size']}")
+    if dataset.get("subset"):
+        args.append("--subset")
+    if config["raw_data"] == "smoke":
+        args.append("--no-download")
+    args += dataset.get("extra_args", [])
+    return " ".join(args)
 
 
 def prepared_manifest(dataset):
@@ -29,8 +52,40 @@ def protocol_dataset(protocol):
     return config["protocols"][protocol]["dataset"]
 
 
+# -- experiments -----------------------------------------------------------------------------------------------
+def experiment(wildcards):
+    return PLAN.get(wildcards.experiment)
+
+
+def train_data(wildcards):
+    exp = experiment(wildcards)
+    if not exp.trained_here:
+        raise ValueError(f"experiment {exp.id!r} is not trained by this workflow (source {exp.source})")
+    return prepared_manifest(exp.train_dataset)
+
+
+def launcher(wildcards):
+    """torchrun (DDP) for multi-GPU training jobs; the spec's batch size is global."""
+    gpus = PLAN.gpus(wildcards.experiment)
+    if gpus > 1:
+        return f"torchrun --standalone --nproc_per_node={gpus} -m vpbench"
+    return "vpbench"
+
+
+def train_runtime(wildcards):
+    return int(config["recipes"][experiment(wildcards).recipe].get("runtime_minutes", 2880))
+
+
+def evaluation_data(wildcards):
+    return prepared_manifest(protocol_dataset(wildcards.protocol))
+
+
+def evaluation_data_root(wildcards):
+    return PLAN.prepared_dir(protocol_dataset(wildcards.protocol))
+
+
 def checkpoint_inputs(wildcards):
-    """The evaluated checkpoint when a job of this workflow makes it (official weights are placed by hand)."""
+    """The evaluated checkpoint: trained here, the base experiment's (inference-time variants), or released."""
     exp = experiment(wildcards)
     if exp.trained_here:
         return [PLAN.checkpoint_file(exp.id)]
@@ -41,6 +96,35 @@ def checkpoint_inputs(wildcards):
     return []
 
 
-def checkpoint_arg(wildcards):
-    path = PLAN.evaluation_checkpoint(wildcards.experiment)
-    return f"--checkpoint {path}" if path else ""
+def checkpoint_arg(wildcards, input):
+    return f"--checkpoint {input.checkpoint[0]}" if input.checkpoint else ""
+
+
+# -- complexity ------------------------------------------------------------------------------------------------
+def routed(exp):
+    return exp.method == "dmvfn" and exp.options.get("routing", "stebs") != "none"
+
+
+def complexity_scores(wildcards):
+    """Routed DMVFN's expected GFLOPs weight each block by its usage measured in the score file."""
+    exp = experiment(wildcards)
+    return [PLAN.score_file(exp.id, wildcards.protocol)] if routed(exp) else []
+
+
+def usage_arg(wildcards, input):
+    return f"--usage-from {input.scores[0]}" if input.scores else ""
+
+
+def method_options_json(wildcards):
+    return json.dumps(experiment(wildcards).options, sort_keys=True)
+
+
+# -- report ----------------------------------------------------------------------------------------------------
+def artefact_title(kind, name):
+    spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
+    return spec.get("title", name)
+
+
+def artefact_caption(kind, name):
+    spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
+    return " ".join(spec.get("caption", "").split())

@@ -12,26 +12,9 @@ if config["raw_data"] == "smoke":
         conda:
             "../envs/vpbench.yaml"
         params:
-            out=RAW,
+            out=parent_dir,
         shell:
             "vpbench smoke-data --out {params.out} > {log} 2>&1"
-
-
-def raw_inputs(wildcards):
-    return [f"{RAW}/.smoke-stamp.json"] if config["raw_data"] == "smoke" else []
-
-
-def prepare_args(wildcards):
-    dataset = config["datasets"][wildcards.dataset]
-    args = []
-    if dataset.get("size"):
-        args.append(f"--size {dataset['size']}")
-    if dataset.get("subset"):
-        args.append("--subset")
-    if config["raw_data"] == "smoke":
-        args.append("--no-download")
-    args += dataset.get("extra_args", [])
-    return " ".join(args)
 
 
 rule prepare:
@@ -45,7 +28,7 @@ rule prepare:
         "../envs/vpbench.yaml"
     params:
         root=lambda wildcards: PLAN.raw_dir(wildcards.dataset),
-        out=lambda wildcards: PLAN.prepared_dir(wildcards.dataset),
+        out=parent_dir,
         args=prepare_args,
     shell:
         "vpbench prepare {wildcards.dataset} --root {params.root} --out {params.out} {params.args} > {log} 2>&1"
@@ -55,12 +38,12 @@ if config.get("official_weights"):
 
     rule official_weights:
         output:
-            f"{config['official_weights'].get('dir', 'resources/weights')}/{{name}}.pkl",
+            f"{OFFICIAL_DIR}/{{name}}.pkl",
         log:
             f"{LOGS}/data/official_weights_{{name}}.log",
         conda:
             "../envs/vpbench.yaml"
         params:
-            folder=config["official_weights"].get("dir", "resources/weights"),
+            folder=parent_dir,
         shell:
             "vpbench official-weights fetch {wildcards.name}.pkl --dir {params.folder} > {log} 2>&1"

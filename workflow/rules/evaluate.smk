@@ -1,10 +1,6 @@
 # Checkpoint -> raw per-clip, per-step scores of one protocol (nothing aggregated), and prediction strips.
 
 
-def evaluation_data(wildcards):
-    return prepared_manifest(protocol_dataset(wildcards.protocol))
-
-
 rule evaluate:
     input:
         spec=f"{RESULTS}/specs/{{experiment}}.json",
@@ -21,7 +17,7 @@ rule evaluate:
         gpu=1 if EVAL_DEVICE.startswith("cuda") else 0,
     params:
         checkpoint=checkpoint_arg,
-        data_root=lambda wildcards: PLAN.prepared_dir(protocol_dataset(wildcards.protocol)),
+        data_root=evaluation_data_root,
         device=EVAL_DEVICE,
     shell:
         "vpbench evaluate --spec {input.spec} {params.checkpoint} --protocol {wildcards.protocol}"
@@ -41,7 +37,7 @@ rule predictions:
         "../envs/vpbench.yaml"
     params:
         checkpoint=checkpoint_arg,
-        data_root=lambda wildcards: PLAN.prepared_dir(protocol_dataset(wildcards.protocol)),
+        data_root=evaluation_data_root,
         clips=config["evaluation"].get("prediction_clips", 3),
     shell:
         "vpbench render predictions --spec {input.spec} {params.checkpoint} --protocol {wildcards.protocol}"

@@ -1,16 +1,6 @@
 # Score, complexity and prediction files -> the paper's tables and figures (each regenerable on its own).
 
 
-def artefact_title(kind, name):
-    spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
-    return spec.get("title", name)
-
-
-def artefact_caption(kind, name):
-    spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
-    return " ".join(spec.get("caption", "").split())
-
-
 rule table:
     input:
         lambda wildcards: PLAN.table_inputs(wildcards.table),
@@ -28,7 +18,7 @@ rule table:
         title=lambda wildcards: artefact_title("table", wildcards.table),
         caption=lambda wildcards: artefact_caption("table", wildcards.table),
         config=CONFIG_ARGS,
-        out_dir=f"{REPORTS}/tables",
+        out_dir=parent_dir,
     shell:
         "vpbench render {wildcards.table} {params.config} --out-dir {params.out_dir} > {log} 2>&1"
 
@@ -48,6 +38,6 @@ rule figure:
         title=lambda wildcards: artefact_title("figure", wildcards.figure),
         caption=lambda wildcards: artefact_caption("figure", wildcards.figure),
         config=CONFIG_ARGS,
-        out_dir=f"{REPORTS}/figures",
+        out_dir=parent_dir,
     shell:
         "vpbench render {wildcards.figure} {params.config} --out-dir {params.out_dir} > {log} 2>&1"

@@ -17,20 +17,6 @@ rule spec:
         "vpbench spec {wildcards.experiment} {params.config} --out {output} > {log} 2>&1"
 
 
-def train_data(wildcards):
-    exp = experiment(wildcards)
-    if not exp.trained_here:
-        raise ValueError(f"experiment {exp.id!r} is not trained by this workflow (source {exp.source})")
-    return prepared_manifest(exp.train_dataset)
-
-
-def launcher(wildcards):
-    gpus = PLAN.gpus(wildcards.experiment)
-    if gpus > 1:
-        return f"torchrun --standalone --nproc_per_node={gpus} -m vpbench"
-    return "vpbench"
-
-
 rule train:
     input:
         spec=f"{RESULTS}/specs/{{experiment}}.json",
@@ -44,9 +30,9 @@ rule train:
     threads: 4
     resources:
         gpu=lambda wildcards: PLAN.gpus(wildcards.experiment),
-        runtime=lambda wildcards: int(config["recipes"][experiment(wildcards).recipe].get("runtime_minutes", 2880)),
+        runtime=train_runtime,
     params:
         launcher=launcher,
-        out=f"{RESULTS}/checkpoints/{{experiment}}",
+        out=parent_dir,
     shell:
         "{params.launcher} train --spec {input.spec} --out {params.out} --resume --no-progress > {log} 2>&1"
