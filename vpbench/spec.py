@@ -36,6 +36,24 @@ class TrainSpec:
     checkpoint_every: int = 1000
     log_every: int = 50
     max_clips: int | None = None  # use only the first N training clips (smoke runs)
+    warmup_steps: int | None = None  # None: the recipe's (0 paper, 2000 official)
+    perceptual_weight: float | None = None  # VGG19 term weight; None: the recipe's (0 paper, 0.5 official)
+    amp_dtype: str = "bf16"  # "bf16" | "fp16" (fp16 adds a GradScaler); CUDA only
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "checkpoint_every", "log_every")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise SpecError(f"train.{name}: expected a positive integer, got {value!r}")
+        for name, minimum in (("max_steps", 1), ("crop", 1), ("clip_length", 3), ("max_clips", 1), ("warmup_steps", 0)):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
+                raise SpecError(f"train.{name}: expected an integer >= {minimum} or null, got {value!r}")
+        if self.amp_dtype not in ("bf16", "fp16"):
+            raise SpecError(f"train.amp_dtype: expected 'bf16' or 'fp16', got {self.amp_dtype!r}")
+        if self.num_workers < 0:
+            raise SpecError(f"train.num_workers: expected >= 0, got {self.num_workers!r}")
 
 
 @dataclass

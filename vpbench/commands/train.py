@@ -1,0 +1,47 @@
+"""``vpbench train --spec <spec.json> --out <dir> [--resume] [--device cpu|cuda]``.
+
+Multi-GPU: ``torchrun --nproc_per_node=N -m vpbench train ...`` (each process joins via env://; the spec's
+global batch is split over the processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vpbench.spec import ExperimentSpec, SpecError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train one experiment (resumable; DDP under torchrun)",
+        description="Train the experiment of a spec file into an output folder ({last,final}.pt, "
+        "train_log.csv, tensorboard/).",
+    )
+    parser.add_argument("--spec", required=True, help="experiment spec JSON (vpbench.spec.ExperimentSpec)")
+    parser.add_argument("--out", required=True, help="output folder, e.g. results/checkpoints/<experiment>")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/last.pt when it exists")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
+                        help="auto (default): CUDA when available")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vpbench.checkpoints import CheckpointError
+    from vpbench.losses import PerceptualWeightsMissing
+    from vpbench.train import AlreadyTrained, TrainingDiverged, train
+
+    try:
+        spec = ExperimentSpec.load(args.spec)
+        result = train(spec, args.out, resume=args.resume, device=args.device, progress=not args.no_progress)
+    except AlreadyTrained as err:
+        print(f"vpbench train: {err}", file=sys.stderr)
+        return 0 if args.resume else 1
+    except (SpecError, CheckpointError, TrainingDiverged, PerceptualWeightsMissing) as err:
+        print(f"vpbench train: error: {err}", file=sys.stderr)
+        return 1
+    print(f"trained {spec.id}: {result.steps} batches, {result.optimizer_steps} optimiser steps, "
+          f"{result.seconds:.1f} s -> {result.final_checkpoint}")
+    return 0

@@ -1,0 +1,519 @@
+"""The training engine every method shares: data, optimiser, schedule, DDP, AMP, logs and resumable checkpoints.
+
+A method only supplies ``loss(context, target)`` (models/base.py). Per batch of clips ``[B, L, 3, H, W]`` the
+engine cuts windows of ``context_length + 1`` consecutive frames (a triplet I_{t-1}, I_t -> I_{t+1} for
+DMVFN) and takes one optimiser step per window:
+
+* recipe ``paper`` asks the dataset for items of exactly one window, so one batch = one optimiser step;
+* recipe ``official`` loads whole clips and steps on every consecutive window of the clip (n - 2 steps per
+  batch for DMVFN), all at the learning rate of that batch: the schedule counts batches, as the released code.
+
+``step`` (checkpoints, logs, ``max_steps``, the schedule) counts batches. A run is resumable at any checkpoint:
+model, optimiser, scheduler, grad scaler, the RNG states of every rank and the data position (epoch and batch
+within the epoch) are saved, and the data order of an epoch is a pure function of (seed, epoch), so a resumed
+run sees exactly the batches the uninterrupted one would have seen. On CPU the final weights are bitwise
+identical; a dataset whose augmentation draws from worker RNGs is reproducible only with ``num_workers = 0``.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import math
+import os
+import random
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm import tqdm
+
+from models.base import VideoPredictor
+from models.registry import create_method
+from vpbench.checkpoints import (
+    CHECKPOINT_FORMAT,
+    FINAL_NAME,
+    LAST_NAME,
+    CheckpointError,
+    capture_rng_state,
+    load_training_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from vpbench.distributed import DistributedContext, any_rank, gather_objects, init_distributed, shutdown
+from vpbench.losses import VGGPerceptualLoss, VGGWeights
+from vpbench.recipes import Recipe, default_clip_length, lr_schedule, resolve_recipe
+from vpbench.spec import ExperimentSpec, SpecError, TrainSpec
+
+LOG_CSV_NAME = "train_log.csv"
+TENSORBOARD_DIR = "tensorboard"
+#: test hook: the process exits abruptly (as if killed) right after finishing this step
+STOP_AFTER_STEP_ENV = "VPBENCH_TEST_STOP_AFTER_STEP"
+STOP_EXIT_CODE = 86
+# spec keys that may change between an interrupted run and its resumption without changing the result
+_RESUME_FREE_KEYS = {"num_workers", "log_every", "checkpoint_every", "data_root"}
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss (or the weights) became NaN/inf; the last good checkpoint is left untouched."""
+
+
+class AlreadyTrained(RuntimeError):
+    """``final.pt`` exists in the output folder."""
+
+
+@dataclass
+class TrainResult:
+    final_checkpoint: Path
+    steps: int
+    optimizer_steps: int
+    seconds: float
+    resumed_from_step: int | None
+    method: VideoPredictor  # the trained method (still in training mode, on the training device)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Data
+
+
+def build_train_dataset(train: TrainSpec, recipe: Recipe, clip_length: int, seed: int) -> Dataset:
+    """The training clips of ``train.dataset``: ``data_prep.datasets.TrainClips`` on the prepared tree, or a
+    ``"package.module:factory"`` called with the same keyword arguments (synthetic or user datasets)."""
+    kwargs = dict(clip_length=clip_length, crop=recipe.crop, augmentation=recipe.augmentation,
+                  max_clips=train.max_clips, seed=seed)
+    if ":" in train.dataset:
+        module_name, _, attr = train.dataset.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as err:
+            raise SpecError(f"train.dataset={train.dataset!r}: cannot import the dataset factory ({err})") from err
+        return factory(train.data_root, **kwargs)
+    try:
+        from data_prep.datasets import TrainClips
+    except ImportError as err:
+        raise RuntimeError(f"training on {train.dataset!r} needs data_prep.datasets.TrainClips ({err})") from err
+    if not Path(train.data_root).exists():
+        raise SpecError(f"train.data_root={train.data_root!r}: prepared dataset folder not found")
+    return TrainClips(train.data_root, **kwargs)
+
+
+class EpochBatchSampler(Sampler[int]):
+    """Indices of one rank for one epoch, starting ``start_batch`` batches in.
+
+    The epoch's order is ``randperm(len, seed + epoch)`` cut to whole global batches; rank r reads positions
+    r, r + world, ... of it. The first k global batches are then the first k x global_batch indices of that
+    permutation whatever the number of ranks, so skipping k batches per rank resumes at the same data.
+    """
+
+    def __init__(self, dataset_length: int, global_batch: int, world_size: int, rank: int, seed: int) -> None:
+        if global_batch % world_size:
+            raise SpecError(f"train.batch_size={global_batch} does not split over {world_size} processes")
+        if dataset_length < global_batch:
+            raise SpecError(
+                f"the training set has {dataset_length} items, fewer than one global batch of {global_batch}; "
+                "lower train.batch_size or add data"
+            )
+        self.dataset_length = dataset_length
+        self.global_batch = global_batch
+        self.world_size = world_size
+        self.rank = rank
+        self.seed = seed
+        self.per_rank_batch = global_batch // world_size
+        self.batches_per_epoch = dataset_length // global_batch
+        self.epoch = 0
+        self.start_batch = 0
+
+    def set_position(self, epoch: int, start_batch: int) -> None:
+        self.epoch, self.start_batch = epoch, start_batch
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(self.dataset_length, generator=generator)[: self.batches_per_epoch * self.global_batch]
+        mine = order[self.rank :: self.world_size]
+        return iter(mine[self.start_batch * self.per_rank_batch :].tolist())
+
+    def __len__(self) -> int:
+        return (self.batches_per_epoch - self.start_batch) * self.per_rank_batch
+
+
+def _seed_worker(worker_id: int) -> None:
+    # DataLoader seeds torch per worker from its generator; numpy and random follow it.
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+def clips_to_float(clips: Any, device: torch.device) -> Tensor:
+    """A batch of clips ``[B, L, 3, H, W]`` (uint8 0..255 or float 0..1) as float32 in [0, 1] on ``device``."""
+    if not isinstance(clips, Tensor):
+        raise TypeError(f"the training dataset must yield tensors [L, 3, H, W], got {type(clips).__name__}")
+    if clips.dim() != 5 or clips.shape[2] != 3:
+        raise ValueError(f"training batch must be [B, L, 3, H, W], got {tuple(clips.shape)}")
+    clips = clips.to(device, non_blocking=True)
+    if clips.dtype == torch.uint8:
+        return clips.float().div_(255.0)
+    return clips.float()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Model wrapper (DDP synchronises gradients only through ``forward``, so the loss is computed there)
+
+
+class MethodLoss(nn.Module):
+    def __init__(self, method: VideoPredictor) -> None:
+        super().__init__()
+        self.method = method
+
+    def forward(self, context: Tensor, target: Tensor) -> tuple[Tensor, Tensor, dict[str, float]]:
+        output = self.method.loss(context, target)
+        return output.total, output.final_prediction, dict(output.terms)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Logs
+
+
+class TrainingLog:
+    """CSV (step, epoch, lr, seconds, step_seconds, loss terms) and TensorBoard scalars; main process only."""
+
+    def __init__(self, out_dir: Path, resume_step: int | None, enabled: bool, tensorboard: bool = True) -> None:
+        self.enabled = enabled
+        self.csv_path = out_dir / LOG_CSV_NAME
+        self.columns: list[str] | None = None
+        self.writer = None
+        if not enabled:
+            return
+        if resume_step is not None and self.csv_path.exists():
+            self._truncate_after(resume_step)
+        elif self.csv_path.exists():
+            self.csv_path.unlink()
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            purge = None if resume_step is None else resume_step + 1
+            self.writer = SummaryWriter(log_dir=str(out_dir / TENSORBOARD_DIR), purge_step=purge)
+
+    def _truncate_after(self, step: int) -> None:
+        # rows logged after the checkpoint belong to the interrupted attempt; the resumed run logs them again
+        with self.csv_path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+            handle.seek(0)
+            header = next(csv.reader(handle), None)
+        if not header:
+            self.csv_path.unlink()
+            return
+        self.columns = header
+        tmp = self.csv_path.with_suffix(".csv.tmp")
+        with tmp.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(row for row in rows if int(row["step"]) <= step)
+        os.replace(tmp, self.csv_path)
+
+    def write(self, record: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        if self.columns is None:
+            fixed = ["step", "epoch", "lr", "seconds", "step_seconds"]
+            self.columns = fixed + sorted(k for k in record if k not in fixed)
+            with self.csv_path.open("w", newline="") as handle:
+                csv.writer(handle).writerow(self.columns)
+        with self.csv_path.open("a", newline="") as handle:
+            csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore").writerow(record)
+        if self.writer is not None:
+            step = int(record["step"])
+            self.writer.add_scalar("lr", record["lr"], step)
+            self.writer.add_scalar("step_seconds", record["step_seconds"], step)
+            for key, value in record.items():
+                if key not in ("step", "epoch", "lr", "seconds", "step_seconds"):
+                    self.writer.add_scalar(f"train/{key}", value, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+            self.writer.close()
+
+
+class RunningMeans:
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+
+    def pop(self) -> dict[str, float]:
+        means = {key: value / max(self.count, 1) for key, value in self.sums.items()}
+        self.sums, self.count = {}, 0
+        return means
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The loop
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _check_resumable(checkpoint: dict[str, Any], spec: ExperimentSpec, path: Path) -> None:
+    saved, current = checkpoint["spec"], spec.to_dict()
+    differences = [key for key in ("method", "method_options", "seed") if saved.get(key) != current.get(key)]
+    saved_train, current_train = saved.get("train") or {}, current.get("train") or {}
+    differences += [
+        f"train.{key}"
+        for key in sorted(set(saved_train) | set(current_train))
+        if key not in _RESUME_FREE_KEYS and saved_train.get(key) != current_train.get(key)
+    ]
+    if differences:
+        raise CheckpointError(
+            f"{path}: cannot resume, the spec changed since this checkpoint ({', '.join(differences)}); "
+            "use a new output folder"
+        )
+
+
+def _parameters_finite(module: nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in module.parameters())
+
+
+def train(
+    spec: ExperimentSpec,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    device: str | None = None,
+    dataset: Dataset | None = None,
+    perceptual_weights: VGGWeights = "imagenet",
+    progress: bool = True,
+    tensorboard: bool = True,
+    context: DistributedContext | None = None,
+) -> TrainResult:
+    """Train ``spec`` into ``out_dir`` (``last.pt`` every ``checkpoint_every`` batches, ``final.pt`` at the end).
+
+    ``dataset`` replaces the spec's training data (tests, notebooks); ``perceptual_weights="random-for-tests"``
+    lets tests exercise the VGG term without the ImageNet weights. Under ``torchrun`` every process calls this.
+    """
+    own_context = context is None
+    context = context or init_distributed(device)
+    try:
+        return _train(spec, Path(out_dir), resume, context, dataset, perceptual_weights, progress, tensorboard)
+    finally:
+        if own_context:
+            shutdown(context)
+
+
+def _train(
+    spec: ExperimentSpec,
+    out_dir: Path,
+    resume: bool,
+    ctx: DistributedContext,
+    dataset: Dataset | None,
+    perceptual_weights: VGGWeights,
+    progress: bool,
+    tensorboard: bool,
+) -> TrainResult:
+    if spec.train is None:
+        raise SpecError(f"experiment {spec.id!r} has no 'train' section: nothing to train")
+    train_spec = spec.train
+    recipe = resolve_recipe(train_spec)
+    last_path, final_path = out_dir / LAST_NAME, out_dir / FINAL_NAME
+    if final_path.exists():
+        raise AlreadyTrained(f"{final_path} exists: this experiment is trained; delete it to train again")
+    if last_path.exists() and not resume:
+        raise CheckpointError(f"{last_path} exists: pass --resume to continue it, or use a new output folder")
+
+    # Identical initial weights on every rank (DDP also broadcasts rank 0's on wrapping).
+    seed_everything(spec.seed)
+    method = create_method(spec.method, **spec.method_options)
+    if not method.trainable:
+        raise SpecError(f"method {spec.method!r} has nothing to train; give the experiment no 'train' section")
+    method.to(ctx.device).train()
+
+    window = method.context_length + 1
+    if dataset is None:
+        clip_length = default_clip_length(recipe, train_spec.dataset, window)
+        dataset = build_train_dataset(train_spec, recipe, clip_length, spec.seed)
+
+    sampler = EpochBatchSampler(len(dataset), recipe.batch_size, ctx.world_size, ctx.rank, spec.seed)
+    total_steps = train_spec.max_steps or recipe.epochs * sampler.batches_per_epoch
+    parameters = [p for p in method.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=recipe.lr_max, weight_decay=recipe.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(recipe, total_steps))
+    use_amp = train_spec.amp and ctx.device.type == "cuda"
+    amp_dtype = torch.float16 if train_spec.amp_dtype == "fp16" else torch.bfloat16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    perceptual = VGGPerceptualLoss(perceptual_weights).to(ctx.device) if recipe.perceptual_weight > 0 else None
+
+    step = epoch = batch_in_epoch = optimizer_steps = 0
+    elapsed_before = 0.0
+    resumed_from: int | None = None
+    if resume and last_path.exists():
+        checkpoint = load_training_checkpoint(last_path, map_location=ctx.device)
+        _check_resumable(checkpoint, spec, last_path)
+        method.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        scaler.load_state_dict(checkpoint["grad_scaler"])
+        step, epoch, batch_in_epoch = checkpoint["step"], checkpoint["epoch"], checkpoint["batch_in_epoch"]
+        optimizer_steps = checkpoint["optimizer_steps"]
+        elapsed_before = float(checkpoint.get("elapsed_seconds", 0.0))
+        resumed_from = step
+        if checkpoint["world_size"] == ctx.world_size:
+            restore_rng_state(checkpoint["rng"][ctx.rank])
+        else:
+            warnings.warn(
+                f"{last_path}: written by {checkpoint['world_size']} processes, resumed by {ctx.world_size}: "
+                "same data order, but the random streams are re-seeded (not bitwise identical)",
+                stacklevel=2,
+            )
+            seed_everything(spec.seed + 1_000_003 * (ctx.rank + 1) + step)
+    else:
+        seed_everything(spec.seed + ctx.rank)  # per-rank streams for stochastic routing and augmentation
+
+    if ctx.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        spec.save(out_dir / "spec.json")
+    log = TrainingLog(out_dir, resumed_from, enabled=ctx.is_main, tensorboard=tensorboard)
+
+    loss_module: nn.Module = MethodLoss(method)
+    if ctx.is_distributed:
+        device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+        # find_unused_parameters as in the released code: routing variants may leave parameters out of a step
+        loss_module = DistributedDataParallel(loss_module, device_ids=device_ids, find_unused_parameters=True)
+
+    def checkpoint_payload(finished: bool) -> dict[str, Any]:
+        rng_states = gather_objects(ctx, capture_rng_state())  # collective: every rank calls it
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "method": spec.method,
+            "method_options": dict(spec.method_options),
+            "model": method.state_dict(),
+            "spec": spec.to_dict(),
+            "recipe": asdict(recipe),
+            "step": step,
+            "total_steps": total_steps,
+            "epoch": epoch,
+            "batch_in_epoch": batch_in_epoch,
+            "optimizer_steps": optimizer_steps,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "grad_scaler": scaler.state_dict(),
+            "rng": rng_states,
+            "world_size": ctx.world_size,
+            "elapsed_seconds": elapsed_before + (time.perf_counter() - start_time),
+            "finished": finished,
+        }
+
+    def write_checkpoint(path: Path, finished: bool) -> None:
+        if any_rank(ctx, not _parameters_finite(method)):
+            raise TrainingDiverged(
+                f"step {step}: the weights contain NaN/inf; training stopped, {last_path} (if any) is the last "
+                "good checkpoint and was not overwritten"
+            )
+        payload = checkpoint_payload(finished)
+        if ctx.is_main:
+            save_checkpoint(payload, path)
+
+    stop_after = int(os.environ.get(STOP_AFTER_STEP_ENV, "0") or 0)
+    start_time = time.perf_counter()
+    running = RunningMeans()
+    window_time = time.perf_counter()
+    bar = tqdm(total=total_steps, initial=step, disable=not (progress and ctx.is_main), desc=f"train {spec.id}",
+               unit="batch", dynamic_ncols=True)
+    try:
+        while step < total_steps:
+            sampler.set_position(epoch, batch_in_epoch)
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(epoch)
+            loader = DataLoader(
+                dataset,
+                batch_size=sampler.per_rank_batch,
+                sampler=sampler,
+                drop_last=True,
+                num_workers=train_spec.num_workers,
+                generator=torch.Generator().manual_seed(spec.seed * 100_003 + epoch * 1_009 + ctx.rank),
+                worker_init_fn=_seed_worker,
+                pin_memory=ctx.device.type == "cuda",
+            )
+            for clips in loader:
+                frames = clips_to_float(clips, ctx.device)
+                n_windows = frames.shape[1] - window + 1
+                if n_windows < 1 or (recipe.triplets == "one_per_clip" and n_windows != 1):
+                    raise ValueError(
+                        f"training items have {frames.shape[1]} frames; recipe {recipe.name!r} with a "
+                        f"{method.context_length}-frame context needs "
+                        + (f"exactly {window}" if recipe.triplets == "one_per_clip" else f"at least {window}")
+                    )
+                lr = scheduler.get_last_lr()[0]
+                batch_terms: dict[str, float] = {}
+                for i in range(n_windows):
+                    method.set_training_progress((step + i / n_windows) / total_steps)
+                    context_frames, target = frames[:, i : i + window - 1], frames[:, i + window - 1]
+                    with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=use_amp):
+                        total, final_prediction, terms = loss_module(context_frames, target)
+                        if perceptual is not None:
+                            perceptual_term = perceptual(final_prediction.float(), target)
+                            total = total + recipe.perceptual_weight * perceptual_term
+                            terms["perceptual"] = float(perceptual_term.detach())
+                    if any_rank(ctx, not bool(torch.isfinite(total.detach()))):
+                        raise TrainingDiverged(
+                            f"step {step + 1} (epoch {epoch}, window {i}): the loss is not finite "
+                            f"({float(total.detach())} on rank {ctx.rank}); training stopped, "
+                            f"{last_path if last_path.exists() else 'no checkpoint'} kept as the last good state"
+                        )
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(total).backward()
+                    if recipe.grad_clip is not None:
+                        scaler.unscale_(optimizer)
+                        torch.nn.utils.clip_grad_norm_(parameters, recipe.grad_clip)
+                    scaler.step(optimizer)
+                    scaler.update()
+                    optimizer_steps += 1
+                    for key, value in {"loss": float(total.detach()), **terms}.items():
+                        batch_terms[key] = batch_terms.get(key, 0.0) + value / n_windows
+                scheduler.step()
+                step += 1
+                batch_in_epoch += 1
+                if batch_in_epoch == sampler.batches_per_epoch:
+                    epoch, batch_in_epoch = epoch + 1, 0
+                running.add(batch_terms)
+                bar.update(1)
+                if step % train_spec.log_every == 0 or step == total_steps:
+                    now = time.perf_counter()
+                    count = running.count
+                    means = running.pop()
+                    bar.set_postfix(loss=f"{means.get('loss', math.nan):.4f}", lr=f"{lr:.2e}")
+                    log.write({"step": step, "epoch": epoch, "lr": lr,
+                               "seconds": round(elapsed_before + now - start_time, 3),
+                               "step_seconds": round((now - window_time) / max(count, 1), 4), **means})
+                    window_time = now
+                if step % train_spec.checkpoint_every == 0 and step < total_steps:
+                    write_checkpoint(last_path, finished=False)
+                if stop_after and step == stop_after:
+                    os._exit(STOP_EXIT_CODE)  # test hook: die like a killed process (no cleanup)
+                if step >= total_steps:
+                    break
+        write_checkpoint(final_path, finished=True)
+    finally:
+        bar.close()
+        log.close()
+    return TrainResult(
+        final_checkpoint=final_path,
+        steps=step,
+        optimizer_steps=optimizer_steps,
+        seconds=elapsed_before + time.perf_counter() - start_time,
+        resumed_from_step=resumed_from,
+        method=method,
+    )
