@@ -143,7 +143,8 @@ def format_markdown(rows: list[CostRow]) -> str:
         paper = "-" if row.paper_gflops is None else f"{row.paper_gflops:.2f}"
         diff = "-" if row.relative_difference is None else f"{100 * row.relative_difference:+.2f} %"
         lines.append(
-            f"| {row.method} | {row.variant} | {row.dataset} | {row.height}x{row.width} | {row.gflops:.2f} | {paper} | {diff} |"
+            f"| {row.method} | {row.variant} | {row.dataset} | {row.height}x{row.width} | {row.gflops:.2f} "
+            f"| {paper} | {diff} |"
         )
     return "\n".join(lines)
 

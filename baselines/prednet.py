@@ -242,7 +242,8 @@ class PredNet(VideoPredictor):
         total = weighted.mean()
         prediction = crop_to(out.frame_prediction, height, width)  # Â_0 at the target step
         l1 = (prediction.detach() - target).abs().mean()
-        return LossOutput(total=total, final_prediction=prediction, terms={"error_units": float(total.detach()), "l1": float(l1)})
+        terms = {"error_units": float(total.detach()), "l1": float(l1)}
+        return LossOutput(total=total, final_prediction=prediction, terms=terms)
 
 
 @register_method("prednet")
@@ -250,4 +251,12 @@ def prednet(**options: object) -> PredNet:
     return PredNet(**options)  # type: ignore[arg-type]
 
 
-__all__ = ["PredNet", "PredNetCore", "PredNetState", "KITTI_STACK_SIZES", "LAYER_LOSS_WEIGHTS", "keras_hard_sigmoid", "prednet"]
+__all__ = [
+    "KITTI_STACK_SIZES",
+    "LAYER_LOSS_WEIGHTS",
+    "PredNet",
+    "PredNetCore",
+    "PredNetState",
+    "keras_hard_sigmoid",
+    "prednet",
+]

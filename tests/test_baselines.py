@@ -18,7 +18,9 @@ TINY_PREDNET = {"stack_sizes": [3, 8, 16], "a_filt_sizes": [3, 3], "ahat_filt_si
                 "r_filt_sizes": [3, 3, 3], "layer_loss_weights": [1.0, 0.0, 0.0]}
 
 
-def moving_square_clip(batch: int, frames: int, height: int, width: int, velocity: tuple[int, int] = (2, 1)) -> torch.Tensor:
+def moving_square_clip(
+    batch: int, frames: int, height: int, width: int, velocity: tuple[int, int] = (2, 1)
+) -> torch.Tensor:
     """[B, T, 3, H, W] clips of a textured square moving at constant velocity (x, y) px/frame on a gradient."""
     generator = torch.Generator().manual_seed(0)
     ys = torch.linspace(0.1, 0.4, height).view(height, 1).expand(height, width)
@@ -95,7 +97,8 @@ def test_prednet_training_reduces_error_units() -> None:
 def translating_clip(frames: int, height: int, width: int, velocity: tuple[int, int]) -> torch.Tensor:
     """[1, T, 3, H, W]: windows of one random texture, the whole scene moving by ``velocity`` (x, y) px/frame."""
     vx, vy = velocity
-    texture = torch.rand(3, height + frames * abs(vy), width + frames * abs(vx), generator=torch.Generator().manual_seed(1))
+    generator = torch.Generator().manual_seed(1)
+    texture = torch.rand(3, height + frames * abs(vy), width + frames * abs(vx), generator=generator)
     x0, y0 = frames * max(vx, 0), frames * max(vy, 0)  # window origin such that every window stays inside
     windows = [texture[:, y0 - vy * t : y0 - vy * t + height, x0 - vx * t : x0 - vx * t + width] for t in range(frames)]
     return torch.stack(windows).unsqueeze(0)

@@ -14,7 +14,8 @@ from vpbench import bench_latency
 
 def test_tiny_run_writes_consistent_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench" / "latency.json"
-    argv = ["--size", "32x48", "--repeats", "2", "--warmup", "1", "--frames", "noise", "--no-progress", "--out", str(out)]
+    argv = ["--size", "32x48", "--repeats", "2", "--warmup", "1", "--frames", "noise", "--no-progress"]
+    argv += ["--out", str(out)]
     assert bench_latency.main(argv) == 0
     result = json.loads(out.read_text())
     assert (result["height"], result["width"], result["batch"], result["repeats"]) == (32, 48, 1, 2)
@@ -25,7 +26,7 @@ def test_tiny_run_writes_consistent_json(tmp_path: Path, capsys: pytest.CaptureF
         assert len(times) == 2 and all(t > 0 for t in times)
         assert summary["min_s"] == min(times) and summary["min_s"] <= summary["median_s"]
     routed = result["methods"]["dmvfn_routed"]
-    assert 0 <= routed["mean_active_blocks"] <= 9
+    assert 0 <= routed["mean_active_blocks"] <= 9 and len(routed["active_blocks_per_run"]) == 2
     dvf = result["methods"]["dvf"]["median_s"]
     assert result["ratios"]["dvf_over_dmvfn_routed"] == pytest.approx(dvf / routed["median_s"])
     assert result["ratios"]["dvf_over_dmvfn_all_blocks"] == pytest.approx(

@@ -62,8 +62,9 @@ class Case:
             "mean_s": statistics.fmean(self.times_s),
             "times_s": self.times_s,
         }
-        if self.active_counts:
+        if self.active_counts:  # routed runs draw their blocks anew each call: the count explains the spread
             out["mean_active_blocks"] = statistics.fmean(self.active_counts)
+            out["active_blocks_per_run"] = self.active_counts
         return out
 
 
@@ -132,7 +133,10 @@ def build_cases(names: list[str], device: torch.device, dmvfn_checkpoint: str | 
             )
         elif name == "dmvfn_routed":
             assert dmvfn is not None
-            cases.append(Case(name, "dmvfn", dmvfn_options | {"active": "routed"}, lambda context, m=dmvfn: m.predict(context).active_blocks))
+            cases.append(
+                Case(name, "dmvfn", dmvfn_options | {"active": "routed"},
+                     lambda context, m=dmvfn: m.predict(context).active_blocks)
+            )
         else:
             raise ValueError(f"unknown case {name!r}; choose from {', '.join(ALL_CASES)}")
     return cases
@@ -208,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs of every case first (default 2)")
     parser.add_argument("--cases", default=",".join(ALL_CASES), help=f"comma-separated subset of {','.join(ALL_CASES)}")
     parser.add_argument("--frames", choices=("real", "noise"), default="real", help="real video frames or noise")
-    parser.add_argument("--dmvfn-checkpoint", default=None, help="trained or official DMVFN weights (default: untrained)")
+    parser.add_argument(
+        "--dmvfn-checkpoint", default=None, help="trained or official DMVFN weights (default: untrained)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the routing draws (and noise frames)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
