@@ -6,7 +6,6 @@ file whose size and hash check out is renamed to ``dest``, so ``dest`` existing 
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import shutil
@@ -144,10 +143,3 @@ class _Progress:
         self.bar.update(len(data))
         return data
 
-
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5()  # noqa: S324 - only to compare with a published md5
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
