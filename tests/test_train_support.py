@@ -60,8 +60,9 @@ class RandomClips(Dataset):
     """Random uint8 clips; item i is a function of (seed, epoch, i), plus a flip drawn from the global RNG
     (as a careless dataset would) to check that resuming restores RNG states."""
 
-    def __init__(self, num_clips: int = 16, clip_length: int = 3, crop: int = 16, seed: int = 0) -> None:
+    def __init__(self, num_clips: int = 16, clip_length: int = 3, crop: int = 16, seed: int = 0, flip: bool = True) -> None:
         self.num_clips, self.clip_length, self.crop, self.seed, self.epoch = num_clips, clip_length, crop, seed, 0
+        self.flip = flip
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -72,7 +73,7 @@ class RandomClips(Dataset):
     def __getitem__(self, index: int) -> Tensor:
         generator = torch.Generator().manual_seed(self.seed * 7919 + self.epoch * 104_729 + index)
         clip = torch.randint(0, 256, (self.clip_length, 3, self.crop, self.crop), generator=generator, dtype=torch.uint8)
-        if torch.rand(()) < 0.5:
+        if self.flip and torch.rand(()) < 0.5:
             clip = clip.flip(-1)
         return clip
 
