@@ -1,0 +1,157 @@
+"""Pipeline configuration: schemas reject unknown keys and bad values by name; experiments resolve to stable ids."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vpbench.plan import ConfigError, Plan, load_config, read_yaml
+from vpbench.spec import ExperimentSpec, TrainSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ["config/config.yaml", "config/smoke.yaml"]
+
+
+@pytest.fixture(scope="module")
+def full() -> Plan:
+    return Plan.from_files(["config/config.yaml"], root=ROOT)
+
+
+def _plan(config: dict, tmp_path: Path, experiments: dict | None = None, tables: dict | None = None) -> Plan:
+    config = copy.deepcopy(config)
+    if experiments is not None:
+        path = tmp_path / "experiments.yaml"
+        path.write_text(yaml.safe_dump(experiments))
+        config["experiments_file"] = str(path)
+    if tables is not None:
+        path = tmp_path / "tables.yaml"
+        path.write_text(yaml.safe_dump(tables))
+        config["tables_file"] = str(path)
+    return Plan(config, root=ROOT)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_shipped_configs_validate(name: str) -> None:
+    plan = Plan.from_files([name], root=ROOT)
+    assert plan.experiments
+    for experiment in plan.experiments:
+        ExperimentSpec.from_dict(plan.experiment_spec(experiment))
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "culprit"),
+    [
+        (("colour",), "red", "colour"),  # unknown top-level key
+        (("paths", "scratch"), "x", "scratch"),
+        (("datasets", "kitti", "resolution"), "1x1", "resolution"),
+        (("recipes", "paper", "learning_rate"), 1e-4, "learning_rate"),
+        (("evaluation", "seeds"), [0], "seeds"),
+        (("protocols", "kitti", "size"), "256 by 832", "protocols.kitti.size"),
+        (("raw_data",), "download", "raw_data"),
+        (("evaluation", "routing_seeds"), [], "evaluation.routing_seeds"),
+    ],
+)
+def test_unknown_keys_and_bad_values_are_named(path: tuple[str, ...], value: object, culprit: str) -> None:
+    config = load_config([ROOT / "config/config.yaml"])
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(ConfigError, match=culprit):
+        Plan(config, root=ROOT)
+
+
+def test_cross_references_are_checked(tmp_path: Path) -> None:
+    config = load_config([ROOT / "config/config.yaml"])
+    bad = copy.deepcopy(config)
+    bad["configurations"]["city"]["protocols"] = ["cityscape"]
+    with pytest.raises(ConfigError, match="cityscape"):
+        Plan(bad, root=ROOT)
+    bad = copy.deepcopy(config)
+    bad["default_recipe"] = "fast"
+    with pytest.raises(ConfigError, match="default_recipe"):
+        Plan(bad, root=ROOT)
+
+
+def test_experiments_file_rejects_unknown_keys(tmp_path: Path) -> None:
+    config = load_config([ROOT / "config/config.yaml"])
+    experiments = read_yaml(ROOT / "config/experiments.yaml")
+    experiments["variants"]["dmvfn"]["optoins"] = {}
+    with pytest.raises(ConfigError, match="optoins"):
+        _plan(config, tmp_path, experiments=experiments)
+
+
+def test_tables_must_name_known_variants(tmp_path: Path) -> None:
+    config = load_config([ROOT / "config/config.yaml"])
+    tables = read_yaml(ROOT / "config/tables.yaml")
+    tables["tables"]["table5"]["rows"].append({"paper": "STEBS", "variant": "dmvfn-routing_magic"})
+    with pytest.raises(ConfigError, match="dmvfn-routing_magic"):
+        _plan(config, tmp_path, tables=tables)
+
+
+def test_recipe_schema_covers_train_spec() -> None:
+    """Every TrainSpec field (but dataset/data_root) can be set in a recipe, and nothing else but launch keys."""
+    schema = json.loads((ROOT / "config/schema/config.schema.json").read_text())
+    recipe_keys = set(schema["$defs"]["recipe"]["properties"])
+    spec_keys = {f.name for f in dataclasses.fields(TrainSpec)} - {"dataset", "data_root"}
+    assert spec_keys <= recipe_keys
+    assert recipe_keys - spec_keys == {"gpus", "cost_factor", "runtime_minutes"}
+
+
+def test_ids_are_readable_and_stable(full: Plan) -> None:
+    assert "dmvfn-routing_none-city" in full.experiments
+    assert "dmvfn-scales_4_2_1-city" not in full.experiments  # the paper's default is just "dmvfn"
+    exp = full.experiments["dmvfn-routing_none-kitti"]
+    assert (exp.method, exp.options, exp.train_dataset, exp.recipe) == ("dmvfn", {"routing": "none"}, "kitti", "paper")
+    assert full.experiment_id("dmvfn", "city", recipe="official", seed=7) == "dmvfn-city-official-seed7"
+    # Every output path derives from the id.
+    assert full.score_file("dvf-kitti", "kitti") == "results/scores/dvf-kitti/kitti.parquet"
+
+
+def test_sources_and_checkpoints(full: Plan) -> None:
+    assert full.experiments["copy_last-city"].source == "untrained"
+    assert full.evaluation_checkpoint("copy_last-city") is None
+    beta = full.experiments["dmvfn-beta_0.3-kitti"]
+    assert not beta.trained_here and beta.checkpoint_of == "dmvfn-kitti"
+    assert full.evaluation_checkpoint(beta.id) == "results/checkpoints/dmvfn-kitti/final.pt"
+    official = full.experiments["dmvfn-official-city"]
+    assert official.source == "official-weights" and official.weights.endswith("dmvfn_city.pkl")
+    spec = full.experiment_spec(official.id)
+    assert spec["train"] is None and spec["weights"] == official.weights
+
+
+def test_full_config_covers_every_table_row(full: Plan) -> None:
+    """Every variant a table or figure names is trained/evaluated on that table's configuration."""
+    for name in full.tables:
+        plan = full.table_plan(name)
+        for row in plan.get("rows", []):
+            if "variant" in row:
+                assert row["status"] == "run", (name, row)
+        for panel in plan.get("panels", []):
+            assert all(panel["cells"].values()), (name, panel)
+    for name in full.figures:
+        assert full.figure_inputs(name), name
+
+
+def test_smoke_config_is_a_reduction_of_the_full_one() -> None:
+    smoke = Plan.from_files(["config/smoke.yaml"], root=ROOT)
+    full = Plan.from_files(["config/config.yaml"], root=ROOT)
+    assert set(smoke.tables) == set(full.tables) and set(smoke.figures) == set(full.figures)
+    assert set(smoke.experiments) < set(full.experiments)
+    assert all(e.recipe in (None, "smoke") for e in smoke.experiments.values())
+
+
+def test_gpu_hours_follow_the_written_assumptions(full: Plan) -> None:
+    estimate = full.estimate(["dmvfn-city"])
+    conf, proto = full.config["configurations"]["city"], full.config["protocols"]["cityscapes"]
+    seeds = len(full.config["evaluation"]["routing_seeds"])
+    assert estimate.train_hours == pytest.approx(conf["train_gpu_hours"])
+    assert estimate.eval_hours == pytest.approx(proto["eval_gpu_hours"] * seeds)
+    total = full.estimate()
+    assert total.train_jobs == sum(e.trained_here for e in full.experiments.values())
+    assert "GPU-hours" in total.summary()
