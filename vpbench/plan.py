@@ -603,3 +603,42 @@ __all__ = [
     "read_yaml",
     "validate",
 ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m vpbench.plan spec <experiment> --config ... --out ...``: the spec writer without the CLI's imports.
+
+    Same as ``vpbench spec``; the pipeline's spec jobs use this entry because it does not import torch, which
+    makes each of them a fraction of a second.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m vpbench.plan")
+    commands = parser.add_subparsers(dest="command", required=True)
+    spec = commands.add_parser("spec", help="write the experiment spec JSON of one experiment of the config")
+    spec.add_argument("experiment")
+    spec.add_argument("--config", action="append")
+    spec.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    return write_spec(args.experiment, args.config, args.out, prog="python -m vpbench.plan spec", stderr=sys.stderr)
+
+
+def write_spec(experiment: str, config_files: Sequence[str] | None, out: Path, prog: str, stderr: Any) -> int:
+    """Resolve ``experiment`` from the config files and write its spec JSON atomically (exit code)."""
+    import os
+
+    try:
+        spec = Plan.from_files(config_files).experiment_spec(experiment)
+    except (ConfigError, ValueError) as err:
+        print(f"{prog}: {err}", file=stderr)
+        return 2
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.part")
+    tmp.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -60,16 +60,9 @@ def _plan(args: argparse.Namespace):
 
 
 def run_spec(args: argparse.Namespace) -> int:
-    from vpbench.plan import ConfigError
-    from vpbench.tables import atomic_write
+    from vpbench.plan import write_spec
 
-    try:
-        spec = _plan(args).experiment_spec(args.experiment)
-    except (ConfigError, ValueError) as err:
-        print(f"vpbench spec: {err}", file=sys.stderr)
-        return 2
-    atomic_write(args.out, json.dumps(spec, indent=2, sort_keys=True) + "\n")
-    return 0
+    return write_spec(args.experiment, args.config, args.out, prog="vpbench spec", stderr=sys.stderr)
 
 
 def run_plan(args: argparse.Namespace) -> int:

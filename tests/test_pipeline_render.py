@@ -1,0 +1,159 @@
+"""Rendering tables and figures from synthetic score files that follow the score contract.
+
+The synthetic scores have a known closed form (value = a + b * step per metric, identical for every clip and
+seed), so the expected cumulative means are computed here from the formula, not by the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vpbench.figures import FigureError, render_figure
+from vpbench.plan import Plan, load_config
+from vpbench.tables import TableError, build_table, render_table
+
+ROOT = Path(__file__).resolve().parent.parent
+# metric -> (a, b): value at step k is a + b * k
+LINEAR = {"ms_ssim": (0.95, -0.02), "lpips": (0.04, 0.01), "psnr": (31.0, -1.0), "ssim": (0.9, -0.01)}
+HORIZON = {"cityscapes": 5, "kitti": 5, "kitti_a": 5, "davis": 5, "vimeo": 1}
+GFLOPS = {"dmvfn": 12.5, "dvf": 400.0, "prednet": 60.0, "copy_last": 0.0}
+
+
+def synthetic_scores(experiment, protocol: str, blocks: str) -> pd.DataFrame:
+    rows = []
+    for seed in experiment.routing_seeds:
+        for clip in range(3):
+            for step in range(1, HORIZON.get(protocol, 1) + 1):
+                for metric, (a, b) in LINEAR.items():
+                    rows.append({
+                        "experiment": experiment.id, "method": experiment.method, "protocol": protocol,
+                        "source": experiment.source, "seed": seed, "clip_id": f"clip{clip}", "step": step,
+                        "metric": metric, "value": a + b * step, "active_blocks": blocks,
+                    })
+    return pd.DataFrame(rows).astype({"seed": "int64", "step": "int64", "value": "float64"})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path]:
+    """The smoke plan with every score, complexity and prediction file present (synthetic)."""
+    tmp = tmp_path_factory.mktemp("pipeline")
+    config = load_config([ROOT / "config/smoke.yaml"])
+    config["paths"].update(results=str(tmp / "results"), reports=str(tmp / "reports"))
+    plan = Plan(config, root=ROOT)
+    rng = np.random.default_rng(0)
+    for experiment in plan.experiments.values():
+        blocks = "110101101" if experiment.method == "dmvfn" else ""
+        for protocol in experiment.protocols:
+            score = Path(plan.score_file(experiment.id, protocol))
+            score.parent.mkdir(parents=True, exist_ok=True)
+            synthetic_scores(experiment, protocol, blocks).to_parquet(score)
+            complexity = Path(plan.complexity_file(experiment.id, protocol))
+            complexity.parent.mkdir(parents=True, exist_ok=True)
+            gflops = GFLOPS[experiment.method]
+            complexity.write_text(json.dumps({"params": 3.5e6, "gflops": {"paper_convention": gflops, "routed_expected_paper_convention": None}}))
+            predictions = Path(plan.predictions_file(experiment.id, protocol))
+            predictions.parent.mkdir(parents=True, exist_ok=True)
+            steps = HORIZON.get(protocol, 1)
+            np.savez(
+                predictions,
+                context=rng.integers(0, 255, (1, 2, 16, 24, 3), dtype=np.uint8),
+                target=rng.integers(0, 255, (1, steps, 16, 24, 3), dtype=np.uint8),
+                prediction=rng.integers(0, 255, (1, steps, 16, 24, 3), dtype=np.uint8),
+                clip_ids=np.array(["clip0"]),
+                flow=rng.normal(size=(1, 4, 16, 24)).astype(np.float32),
+                mask=rng.random((1, 1, 16, 24)).astype(np.float32),
+            )
+    return plan, tmp
+
+
+def cumulative(metric: str, k: int) -> float:
+    a, b = LINEAR[metric]
+    return float(np.mean([a + b * step for step in range(1, k + 1)]))
+
+
+def test_reproduced_cells_are_cumulative_means_beside_the_paper(world) -> None:
+    plan, _ = world
+    cells = build_table(plan.table_plan("table1"), ROOT).cells
+    dmvfn = cells[(cells["experiment"] == "dmvfn-city") & (cells["metric"] == "ms_ssim")].set_index("horizon")
+    for k in (1, 3, 5):
+        assert dmvfn.at[k, "reproduced"] == pytest.approx(100 * cumulative("ms_ssim", k))
+    assert dmvfn.at[5, "paper"] == pytest.approx(83.45)  # Table 1, DMVFN, Cityscapes t+5
+    assert dmvfn.at[5, "delta"] == pytest.approx(100 * cumulative("ms_ssim", 5) - 83.45)
+    assert (dmvfn["source"] == "retrained").all()
+    gflops = cells[(cells["experiment"] == "dvf-kitti") & (cells["metric"] == "gflops")].iloc[0]
+    assert gflops["reproduced"] == GFLOPS["dvf"] and gflops["paper"] == pytest.approx(166.47)
+
+
+def test_paper_only_and_not_run_rows_are_labelled(world, tmp_path: Path) -> None:
+    plan, _ = world
+    render_table(plan.table_plan("table1"), tmp_path, ROOT)
+    text = (tmp_path / "table1.md").read_text()
+    assert "| OPT | paper (reported in paper only) |" in text
+    assert "| DMVFN (official weights) | not run in this configuration |" in text  # smoke has no official weights
+    assert "reproduced (retrained)" in text and "Δ reproduced − paper" in text
+    assert "cumulative means over t+1..t+k" in text
+    assert "\\begin{tabular}" in (tmp_path / "table1.tex").read_text()
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_every_reproduced_cell_traces_back_to_its_score_file(world, tmp_path: Path) -> None:
+    plan, _ = world
+    for table in plan.tables:
+        render_table(plan.table_plan(table), tmp_path, ROOT)
+        cells = pd.read_csv(tmp_path / f"{table}.csv", keep_default_na=False)
+        reproduced = cells[cells["reproduced"] != ""]
+        for cell in reproduced.itertuples():
+            source_file = cell.complexity_file if cell.metric == "gflops" else cell.score_files
+            assert source_file and Path(source_file).is_file(), (table, cell)
+            assert cell.experiment in source_file
+            if cell.metric != "gflops":
+                scores = pd.read_parquet(source_file)
+                assert cell.experiment in set(scores["experiment"])
+
+
+def test_usage_table_counts_routing_decisions(world) -> None:
+    plan, _ = world
+    cells = build_table(plan.table_plan("table4"), ROOT).cells
+    expected = [100.0 * int(bit) for bit in "110101101"]
+    assert list(cells["reproduced"]) == pytest.approx(expected)
+
+
+def test_missing_score_file_is_named(world, tmp_path: Path) -> None:
+    plan, _ = world
+    table = plan.table_plan("table5")
+    table["rows"][1]["cells"]["kitti"]["scores"] = str(tmp_path / "gone.parquet")
+    with pytest.raises(TableError, match="gone.parquet"):
+        build_table(table, ROOT)
+
+
+def test_every_figure_is_written(world, tmp_path: Path) -> None:
+    plan, _ = world
+    for figure in plan.figures:
+        written = render_figure(plan.figure_plan(figure), tmp_path, ROOT)
+        assert [p.suffix for p in written] == [".png", ".pdf"]
+        assert all(p.stat().st_size > 1000 for p in written)
+
+
+def test_figure_with_missing_predictions_names_the_file(world, tmp_path: Path) -> None:
+    plan, _ = world
+    figure = plan.figure_plan("fig4")
+    figure["rows"][0]["cell"]["predictions"] = str(tmp_path / "absent.npz")
+    with pytest.raises(FigureError, match="absent.npz"):
+        render_figure(figure, tmp_path, ROOT)
+
+
+def test_flow_colours_encode_direction() -> None:
+    from vpbench.figures import flow_to_color
+
+    right = flow_to_color(np.array([[[1.0]], [[0.0]]]))[0, 0]
+    left = flow_to_color(np.array([[[-1.0]], [[0.0]]]))[0, 0]
+    still = flow_to_color(np.array([[[0.0]], [[0.0]]]), max_magnitude=1.0)[0, 0]
+    assert not np.allclose(right, left)
+    assert np.allclose(still, 1.0)  # no motion is white
+    assert math.isclose(float(right.max()), 1.0)
