@@ -17,6 +17,11 @@ from vpbench.train import AlreadyTrained, EpochBatchSampler, TrainingDiverged, t
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
+def _log_rows(path):
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def _run(spec, out, **kwargs):
     kwargs.setdefault("device", "cpu")
     kwargs.setdefault("progress", False)
@@ -35,7 +40,7 @@ def test_paper_recipe_writes_checkpoint_logs_and_follows_the_schedule(tmp_path):
     # 16 clips / batch 4 = 4 batches per epoch: step 6 is epoch 1, batch 2
     assert (checkpoint["epoch"], checkpoint["batch_in_epoch"]) == (1, 2)
 
-    rows = list(csv.DictReader((tmp_path / "train_log.csv").open()))
+    rows = _log_rows(tmp_path / "train_log.csv")
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
     assert {"lr", "epoch", "seconds", "step_seconds", "loss", "l1"} <= set(rows[0])
     # cosine from lr_max to lr_min over 6 batches, lr of batch k evaluated at k - 1
@@ -62,7 +67,7 @@ def test_official_recipe_steps_on_every_triplet_and_adds_the_vgg_term(tmp_path):
     assert result.steps == 2 and result.optimizer_steps == 2 * 3  # n - 2 = 3 steps per batch of 5-frame clips
     progress = result.method.progress
     assert progress == pytest.approx([0, 1 / 6, 2 / 6, 0.5, 0.5 + 1 / 6, 0.5 + 2 / 6])
-    rows = list(csv.DictReader((tmp_path / "train_log.csv").open()))
+    rows = _log_rows(tmp_path / "train_log.csv")
     assert float(rows[0]["perceptual"]) > 0
     # the logged loss is the method's term plus 0.5 x the perceptual term
     assert float(rows[0]["loss"]) == pytest.approx(float(rows[0]["l1"]) + 0.5 * float(rows[0]["perceptual"]), rel=1e-5)
@@ -111,7 +116,7 @@ def test_in_process_resume_is_bitwise_identical(tmp_path):
     resumed = _run(partial_spec, tmp_path / "cut", resume=True, tensorboard=False)
     assert resumed.resumed_from_step == 6
     assert state_dicts_equal(full.method.state_dict(), resumed.method.state_dict()) == []
-    rows = list(csv.DictReader((tmp_path / "cut" / "train_log.csv").open()))
+    rows = _log_rows(tmp_path / "cut" / "train_log.csv")
     assert [int(r["step"]) for r in rows] == list(range(1, 8))
 
 
@@ -162,3 +167,17 @@ def test_schedule_matches_the_official_formula():
     paper = WarmupCosineSchedule(1e-4, 1e-5, total)
     assert paper.lr(0) == pytest.approx(1e-4) and paper.lr(total) == pytest.approx(1e-5)
     assert paper.lr(total // 2) == pytest.approx(5.5e-5)
+
+
+def test_gradient_clipping_bounds_the_update(tmp_path):
+    torch.manual_seed(3)  # tiny_spec's seed: the initial weights of every run below
+    initial = TinyPredictor().state_dict()
+
+    def largest_change(result) -> float:
+        return max((result.method.state_dict()[k] - v).abs().max().item() for k, v in initial.items())
+
+    free = _run(tiny_spec(max_steps=2, lr_max=1e-2, lr_min=1e-2, weight_decay=0.0), tmp_path / "free", tensorboard=False)
+    # Adam divides by the gradient's scale, so only a clip far below eps (1e-8) shows: the update vanishes
+    clipped = _run(tiny_spec(max_steps=2, lr_max=1e-2, lr_min=1e-2, weight_decay=0.0, grad_clip=1e-14),
+                   tmp_path / "clipped", tensorboard=False)
+    assert largest_change(free) > 1e-3 and largest_change(clipped) < 1e-4

@@ -124,7 +124,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     np.random.set_state(
         {
             "bit_generator": numpy_state["bit_generator"],
-            "state": {"key": numpy_state["key"].numpy().astype(np.uint32), "pos": numpy_state["pos"]},
+            "state": {"key": numpy_state["key"].cpu().numpy().astype(np.uint32), "pos": numpy_state["pos"]},
             "has_gauss": numpy_state["has_gauss"],
             "gauss": numpy_state["gauss"],
         }

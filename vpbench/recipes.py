@@ -3,7 +3,8 @@
 ``paper`` (the default) follows DMVFN §3.3: AdamW with weight decay 1e-4, cosine annealing of the learning
 rate from 1e-4 to 1e-5, global batch 64, 224x224 patches, 300 epochs, loss = Eq. (13) only.
 The paper does not say how training clips become samples. Our reading: every sample is one consecutive
-frame triplet (I_{t-1}, I_t -> I_{t+1}) drawn from a training clip (the dataset is asked for 3-frame clips),
+frame triplet (I_{t-1}, I_t -> I_{t+1}) at a random position of a training clip (the dataset is asked for
+3-frame items and draws the start from (seed, epoch, index)), an epoch is one pass over the training clips,
 and one batch of 64 such triplets is one optimiser step.
 
 ``official`` follows the released training script (model/model.py, scripts/train.py): a 2,000-step linear

@@ -249,9 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="keep the run's checkpoints and logs here")
     parser.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
-    report = run_sanity(args.data, args.steps, args.crop, args.batch_size, args.seed, out_dir=args.out, lr=args.lr)
+    report = run_sanity(args.data, args.steps, args.crop, args.batch_size, args.seed, out_dir=args.out, lr=args.lr,
+                        progress=not args.no_progress)
     run = report["run"]
     print(f"held-out next-frame scores ({args.data}, {run['held_out_triplets']} triplets, "
           f"{run['steps']} steps in {run['seconds']:.0f} s):")

@@ -360,12 +360,14 @@ def _train(
     elapsed_before = 0.0
     resumed_from: int | None = None
     if resume and last_path.exists():
-        checkpoint = load_training_checkpoint(last_path, map_location=ctx.device)
+        # on CPU: load_state_dict moves weights and optimiser state to the parameters' device; RNG states stay on CPU
+        checkpoint = load_training_checkpoint(last_path, map_location="cpu")
         _check_resumable(checkpoint, spec, last_path)
         method.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
-        scaler.load_state_dict(checkpoint["grad_scaler"])
+        if checkpoint["grad_scaler"]:  # empty when written without fp16 AMP (e.g. by a CPU run)
+            scaler.load_state_dict(checkpoint["grad_scaler"])
         step, epoch, batch_in_epoch = checkpoint["step"], checkpoint["epoch"], checkpoint["batch_in_epoch"]
         optimizer_steps = checkpoint["optimizer_steps"]
         elapsed_before = float(checkpoint.get("elapsed_seconds", 0.0))
