@@ -288,6 +288,23 @@ def _parameters_finite(module: nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in module.parameters())
 
 
+@dataclass
+class DataPosition:
+    """Where a run stands: ``step`` batches done, the next batch is ``batch_in_epoch`` of ``epoch``."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    optimizer_steps: int = 0
+
+    def advance(self, batches_per_epoch: int, optimizer_steps: int) -> None:
+        self.step += 1
+        self.optimizer_steps += optimizer_steps
+        self.batch_in_epoch += 1
+        if self.batch_in_epoch == batches_per_epoch:
+            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+
+
 def train(
     spec: ExperimentSpec,
     out_dir: str | Path,
@@ -308,214 +325,227 @@ def train(
     own_context = context is None
     context = context or init_distributed(device)
     try:
-        return _train(spec, Path(out_dir), resume, context, dataset, perceptual_weights, progress, tensorboard)
+        trainer = Trainer(spec, Path(out_dir), context, dataset, perceptual_weights)
+        if resume and trainer.last_path.exists():
+            trainer.resume()
+        elif trainer.last_path.exists():
+            raise CheckpointError(f"{trainer.last_path} exists: pass --resume to continue it, or use a new output folder")
+        return trainer.run(progress=progress, tensorboard=tensorboard)
     finally:
         if own_context:
             shutdown(context)
 
 
-def _train(
-    spec: ExperimentSpec,
-    out_dir: Path,
-    resume: bool,
-    ctx: DistributedContext,
-    dataset: Dataset | None,
-    perceptual_weights: VGGWeights,
-    progress: bool,
-    tensorboard: bool,
-) -> TrainResult:
-    if spec.train is None:
-        raise SpecError(f"experiment {spec.id!r} has no 'train' section: nothing to train")
-    train_spec = spec.train
-    recipe = resolve_recipe(train_spec)
-    last_path, final_path = out_dir / LAST_NAME, out_dir / FINAL_NAME
-    if final_path.exists():
-        raise AlreadyTrained(f"{final_path} exists: this experiment is trained; delete it to train again")
-    if last_path.exists() and not resume:
-        raise CheckpointError(f"{last_path} exists: pass --resume to continue it, or use a new output folder")
+class Trainer:
+    """One training run of one experiment on this process (one rank of a DDP job)."""
 
-    # Identical initial weights on every rank (DDP also broadcasts rank 0's on wrapping).
-    seed_everything(spec.seed)
-    method = create_method(spec.method, **spec.method_options)
-    if not method.trainable:
-        raise SpecError(f"method {spec.method!r} has nothing to train; give the experiment no 'train' section")
-    method.to(ctx.device).train()
+    def __init__(self, spec: ExperimentSpec, out_dir: Path, ctx: DistributedContext, dataset: Dataset | None,
+                 perceptual_weights: VGGWeights) -> None:
+        if spec.train is None:
+            raise SpecError(f"experiment {spec.id!r} has no 'train' section: nothing to train")
+        self.spec, self.out_dir, self.ctx = spec, out_dir, ctx
+        self.train_spec = spec.train
+        self.recipe = recipe = resolve_recipe(spec.train)
+        self.last_path, self.final_path = out_dir / LAST_NAME, out_dir / FINAL_NAME
+        if self.final_path.exists():
+            raise AlreadyTrained(f"{self.final_path} exists: this experiment is trained; delete it to train again")
 
-    window = method.context_length + 1
-    if dataset is None:
-        clip_length = default_clip_length(recipe, train_spec.dataset, window)
-        dataset = build_train_dataset(train_spec, recipe, clip_length, spec.seed)
+        seed_everything(spec.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
+        self.method = create_method(spec.method, **spec.method_options)
+        if not self.method.trainable:
+            raise SpecError(f"method {spec.method!r} has nothing to train; give the experiment no 'train' section")
+        self.method.to(ctx.device).train()
+        self.window = self.method.context_length + 1  # frames per optimiser step: context + target
+        if dataset is None:
+            clip_length = default_clip_length(recipe, spec.train.dataset, self.window)
+            dataset = build_train_dataset(spec.train, recipe, clip_length, spec.seed)
+        self.dataset = dataset
+        self.sampler = EpochBatchSampler(len(dataset), recipe.batch_size, ctx.world_size, ctx.rank, spec.seed)
+        self.total_steps = spec.train.max_steps or recipe.epochs * self.sampler.batches_per_epoch
 
-    sampler = EpochBatchSampler(len(dataset), recipe.batch_size, ctx.world_size, ctx.rank, spec.seed)
-    total_steps = train_spec.max_steps or recipe.epochs * sampler.batches_per_epoch
-    parameters = [p for p in method.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=recipe.lr_max, weight_decay=recipe.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(recipe, total_steps))
-    use_amp = train_spec.amp and ctx.device.type == "cuda"
-    amp_dtype = torch.float16 if train_spec.amp_dtype == "fp16" else torch.bfloat16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    perceptual = VGGPerceptualLoss(perceptual_weights).to(ctx.device) if recipe.perceptual_weight > 0 else None
-
-    step = epoch = batch_in_epoch = optimizer_steps = 0
-    elapsed_before = 0.0
-    resumed_from: int | None = None
-    if resume and last_path.exists():
-        # on CPU: load_state_dict moves weights and optimiser state to the parameters' device; RNG states stay on CPU
-        checkpoint = load_training_checkpoint(last_path, map_location="cpu")
-        _check_resumable(checkpoint, spec, last_path)
-        method.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        if checkpoint["grad_scaler"]:  # empty when written without fp16 AMP (e.g. by a CPU run)
-            scaler.load_state_dict(checkpoint["grad_scaler"])
-        step, epoch, batch_in_epoch = checkpoint["step"], checkpoint["epoch"], checkpoint["batch_in_epoch"]
-        optimizer_steps = checkpoint["optimizer_steps"]
-        elapsed_before = float(checkpoint.get("elapsed_seconds", 0.0))
-        resumed_from = step
-        if checkpoint["world_size"] == ctx.world_size:
-            restore_rng_state(checkpoint["rng"][ctx.rank])
-        else:
-            warnings.warn(
-                f"{last_path}: written by {checkpoint['world_size']} processes, resumed by {ctx.world_size}: "
-                "same data order, but the random streams are re-seeded (not bitwise identical)",
-                stacklevel=2,
-            )
-            seed_everything(spec.seed + 1_000_003 * (ctx.rank + 1) + step)
-    else:
+        self.parameters = [p for p in self.method.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.parameters, lr=recipe.lr_max, weight_decay=recipe.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_schedule(recipe, self.total_steps))
+        self.use_amp = spec.train.amp and ctx.device.type == "cuda"
+        self.amp_dtype = torch.float16 if spec.train.amp_dtype == "fp16" else torch.bfloat16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+        self.perceptual = (
+            VGGPerceptualLoss(perceptual_weights).to(ctx.device) if recipe.perceptual_weight > 0 else None
+        )
+        self.loss_module: nn.Module = MethodLoss(self.method)
+        if ctx.is_distributed:
+            device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+            # find_unused_parameters as in the released code: routing variants may leave parameters out of a step
+            self.loss_module = DistributedDataParallel(self.loss_module, device_ids=device_ids,
+                                                       find_unused_parameters=True)
+        self.position = DataPosition()
+        self.elapsed_before = 0.0
+        self.resumed_from: int | None = None
         seed_everything(spec.seed + ctx.rank)  # per-rank streams for stochastic routing and augmentation
 
-    if ctx.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        spec.save(out_dir / "spec.json")
-    log = TrainingLog(out_dir, resumed_from, enabled=ctx.is_main, tensorboard=tensorboard)
+    # ------------------------------------------------------------------------------------------ checkpoints
+    def resume(self) -> None:
+        # loaded on CPU: load_state_dict moves weights and optimiser state to the parameters' device
+        checkpoint = load_training_checkpoint(self.last_path, map_location="cpu")
+        _check_resumable(checkpoint, self.spec, self.last_path)
+        self.method.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        if checkpoint["grad_scaler"]:  # empty when written without fp16 AMP (e.g. by a CPU run)
+            self.scaler.load_state_dict(checkpoint["grad_scaler"])
+        self.position = DataPosition(checkpoint["step"], checkpoint["epoch"], checkpoint["batch_in_epoch"],
+                                     checkpoint["optimizer_steps"])
+        self.elapsed_before = float(checkpoint.get("elapsed_seconds", 0.0))
+        self.resumed_from = self.position.step
+        if checkpoint["world_size"] == self.ctx.world_size:
+            restore_rng_state(checkpoint["rng"][self.ctx.rank])
+        else:
+            warnings.warn(
+                f"{self.last_path}: written by {checkpoint['world_size']} processes, resumed by "
+                f"{self.ctx.world_size}: same data order, but the random streams are re-seeded (not bitwise identical)",
+                stacklevel=2,
+            )
+            seed_everything(self.spec.seed + 1_000_003 * (self.ctx.rank + 1) + self.position.step)
 
-    loss_module: nn.Module = MethodLoss(method)
-    if ctx.is_distributed:
-        device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-        # find_unused_parameters as in the released code: routing variants may leave parameters out of a step
-        loss_module = DistributedDataParallel(loss_module, device_ids=device_ids, find_unused_parameters=True)
-
-    def checkpoint_payload(finished: bool) -> dict[str, Any]:
-        rng_states = gather_objects(ctx, capture_rng_state())  # collective: every rank calls it
-        return {
+    def save(self, path: Path, finished: bool, elapsed: float) -> None:
+        """Every rank calls this (collectives); rank 0 writes. Refuses to save non-finite weights."""
+        if any_rank(self.ctx, not _parameters_finite(self.method)):
+            raise TrainingDiverged(
+                f"step {self.position.step}: the weights contain NaN/inf; training stopped, {self.last_path} "
+                "(if any) is the last good checkpoint and was not overwritten"
+            )
+        rng_states = gather_objects(self.ctx, capture_rng_state())
+        if not self.ctx.is_main:
+            return
+        payload = {
             "format": CHECKPOINT_FORMAT,
-            "method": spec.method,
-            "method_options": dict(spec.method_options),
-            "model": method.state_dict(),
-            "spec": spec.to_dict(),
-            "recipe": asdict(recipe),
-            "step": step,
-            "total_steps": total_steps,
-            "epoch": epoch,
-            "batch_in_epoch": batch_in_epoch,
-            "optimizer_steps": optimizer_steps,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "grad_scaler": scaler.state_dict(),
+            "method": self.spec.method,
+            "method_options": dict(self.spec.method_options),
+            "model": self.method.state_dict(),
+            "spec": self.spec.to_dict(),
+            "recipe": asdict(self.recipe),
+            "step": self.position.step,
+            "total_steps": self.total_steps,
+            "epoch": self.position.epoch,
+            "batch_in_epoch": self.position.batch_in_epoch,
+            "optimizer_steps": self.position.optimizer_steps,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "grad_scaler": self.scaler.state_dict(),
             "rng": rng_states,
-            "world_size": ctx.world_size,
-            "elapsed_seconds": elapsed_before + (time.perf_counter() - start_time),
+            "world_size": self.ctx.world_size,
+            "elapsed_seconds": elapsed,
             "finished": finished,
         }
+        save_checkpoint(payload, path)
 
-    def write_checkpoint(path: Path, finished: bool) -> None:
-        if any_rank(ctx, not _parameters_finite(method)):
+    # ---------------------------------------------------------------------------------------------- steps
+    def loader(self) -> DataLoader:
+        """The rest of the current epoch (the order is a function of seed and epoch only)."""
+        epoch = self.position.epoch
+        self.sampler.set_position(epoch, self.position.batch_in_epoch)
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+        return DataLoader(
+            self.dataset,
+            batch_size=self.sampler.per_rank_batch,
+            sampler=self.sampler,
+            drop_last=True,
+            num_workers=self.train_spec.num_workers,
+            # an explicit generator: creating the iterator must not consume the global RNG
+            generator=torch.Generator().manual_seed(self.spec.seed * 100_003 + epoch * 1_009 + self.ctx.rank),
+            worker_init_fn=_seed_worker,
+            pin_memory=self.ctx.device.type == "cuda",
+        )
+
+    def train_batch(self, clips: Tensor) -> tuple[dict[str, float], int]:
+        """One optimiser step per window of the clips; returns the terms averaged over windows and the step count."""
+        frames = clips_to_float(clips, self.ctx.device)
+        n_windows = frames.shape[1] - self.window + 1
+        if n_windows < 1 or (self.recipe.triplets == "one_per_clip" and n_windows != 1):
+            wanted = f"exactly {self.window}" if self.recipe.triplets == "one_per_clip" else f"at least {self.window}"
+            raise ValueError(
+                f"training items have {frames.shape[1]} frames; recipe {self.recipe.name!r} with a "
+                f"{self.method.context_length}-frame context needs {wanted}"
+            )
+        batch_terms: dict[str, float] = {}
+        for i in range(n_windows):
+            self.method.set_training_progress((self.position.step + i / n_windows) / self.total_steps)
+            context, target = frames[:, i : i + self.window - 1], frames[:, i + self.window - 1]
+            for key, value in self.optimizer_step(context, target, i).items():
+                batch_terms[key] = batch_terms.get(key, 0.0) + value / n_windows
+        self.scheduler.step()  # the schedule counts batches, as the released code
+        return batch_terms, n_windows
+
+    def optimizer_step(self, context: Tensor, target: Tensor, window_index: int) -> dict[str, float]:
+        with torch.autocast(self.ctx.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
+            total, final_prediction, terms = self.loss_module(context, target)
+            if self.perceptual is not None:
+                perceptual_term = self.perceptual(final_prediction.float(), target)
+                total = total + self.recipe.perceptual_weight * perceptual_term
+                terms["perceptual"] = float(perceptual_term.detach())
+        if any_rank(self.ctx, not bool(torch.isfinite(total.detach()))):
+            kept = self.last_path if self.last_path.exists() else "no checkpoint was written yet, nothing"
             raise TrainingDiverged(
-                f"step {step}: the weights contain NaN/inf; training stopped, {last_path} (if any) is the last "
-                "good checkpoint and was not overwritten"
+                f"step {self.position.step + 1} (epoch {self.position.epoch}, window {window_index}): the loss is "
+                f"not finite ({float(total.detach())} on rank {self.ctx.rank}); training stopped, {kept} is kept "
+                "as the last good state"
             )
-        payload = checkpoint_payload(finished)
-        if ctx.is_main:
-            save_checkpoint(payload, path)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        if self.recipe.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.parameters, self.recipe.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return {"loss": float(total.detach()), **terms}
 
-    stop_after = int(os.environ.get(STOP_AFTER_STEP_ENV, "0") or 0)
-    start_time = time.perf_counter()
-    running = RunningMeans()
-    window_time = time.perf_counter()
-    bar = tqdm(total=total_steps, initial=step, disable=not (progress and ctx.is_main), desc=f"train {spec.id}",
-               unit="batch", dynamic_ncols=True)
-    try:
-        while step < total_steps:
-            sampler.set_position(epoch, batch_in_epoch)
-            if hasattr(dataset, "set_epoch"):
-                dataset.set_epoch(epoch)
-            loader = DataLoader(
-                dataset,
-                batch_size=sampler.per_rank_batch,
-                sampler=sampler,
-                drop_last=True,
-                num_workers=train_spec.num_workers,
-                generator=torch.Generator().manual_seed(spec.seed * 100_003 + epoch * 1_009 + ctx.rank),
-                worker_init_fn=_seed_worker,
-                pin_memory=ctx.device.type == "cuda",
-            )
-            for clips in loader:
-                frames = clips_to_float(clips, ctx.device)
-                n_windows = frames.shape[1] - window + 1
-                if n_windows < 1 or (recipe.triplets == "one_per_clip" and n_windows != 1):
-                    raise ValueError(
-                        f"training items have {frames.shape[1]} frames; recipe {recipe.name!r} with a "
-                        f"{method.context_length}-frame context needs "
-                        + (f"exactly {window}" if recipe.triplets == "one_per_clip" else f"at least {window}")
-                    )
-                lr = scheduler.get_last_lr()[0]
-                batch_terms: dict[str, float] = {}
-                for i in range(n_windows):
-                    method.set_training_progress((step + i / n_windows) / total_steps)
-                    context_frames, target = frames[:, i : i + window - 1], frames[:, i + window - 1]
-                    with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=use_amp):
-                        total, final_prediction, terms = loss_module(context_frames, target)
-                        if perceptual is not None:
-                            perceptual_term = perceptual(final_prediction.float(), target)
-                            total = total + recipe.perceptual_weight * perceptual_term
-                            terms["perceptual"] = float(perceptual_term.detach())
-                    if any_rank(ctx, not bool(torch.isfinite(total.detach()))):
-                        raise TrainingDiverged(
-                            f"step {step + 1} (epoch {epoch}, window {i}): the loss is not finite "
-                            f"({float(total.detach())} on rank {ctx.rank}); training stopped, "
-                            f"{last_path if last_path.exists() else 'no checkpoint'} kept as the last good state"
-                        )
-                    optimizer.zero_grad(set_to_none=True)
-                    scaler.scale(total).backward()
-                    if recipe.grad_clip is not None:
-                        scaler.unscale_(optimizer)
-                        torch.nn.utils.clip_grad_norm_(parameters, recipe.grad_clip)
-                    scaler.step(optimizer)
-                    scaler.update()
-                    optimizer_steps += 1
-                    for key, value in {"loss": float(total.detach()), **terms}.items():
-                        batch_terms[key] = batch_terms.get(key, 0.0) + value / n_windows
-                scheduler.step()
-                step += 1
-                batch_in_epoch += 1
-                if batch_in_epoch == sampler.batches_per_epoch:
-                    epoch, batch_in_epoch = epoch + 1, 0
-                running.add(batch_terms)
-                bar.update(1)
-                if step % train_spec.log_every == 0 or step == total_steps:
-                    now = time.perf_counter()
-                    count = running.count
-                    means = running.pop()
-                    bar.set_postfix(loss=f"{means.get('loss', math.nan):.4f}", lr=f"{lr:.2e}")
-                    log.write({"step": step, "epoch": epoch, "lr": lr,
-                               "seconds": round(elapsed_before + now - start_time, 3),
-                               "step_seconds": round((now - window_time) / max(count, 1), 4), **means})
-                    window_time = now
-                if step % train_spec.checkpoint_every == 0 and step < total_steps:
-                    write_checkpoint(last_path, finished=False)
-                if stop_after and step == stop_after:
-                    os._exit(STOP_EXIT_CODE)  # test hook: die like a killed process (no cleanup)
-                if step >= total_steps:
-                    break
-        write_checkpoint(final_path, finished=True)
-    finally:
-        bar.close()
-        log.close()
-    return TrainResult(
-        final_checkpoint=final_path,
-        steps=step,
-        optimizer_steps=optimizer_steps,
-        seconds=elapsed_before + time.perf_counter() - start_time,
-        resumed_from_step=resumed_from,
-        method=method,
-    )
+    # ------------------------------------------------------------------------------------------------ run
+    def run(self, progress: bool = True, tensorboard: bool = True) -> TrainResult:
+        ctx, position = self.ctx, self.position
+        if ctx.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.spec.save(self.out_dir / "spec.json")
+        log = TrainingLog(self.out_dir, self.resumed_from, enabled=ctx.is_main, tensorboard=tensorboard)
+        stop_after = int(os.environ.get(STOP_AFTER_STEP_ENV, "0") or 0)
+        start_time = window_time = time.perf_counter()
+        running = RunningMeans()
+        bar = tqdm(total=self.total_steps, initial=position.step, disable=not (progress and ctx.is_main),
+                   desc=f"train {self.spec.id}", unit="batch", dynamic_ncols=True)
+        try:
+            while position.step < self.total_steps:
+                for clips in self.loader():
+                    lr = self.scheduler.get_last_lr()[0]
+                    terms, optimizer_steps = self.train_batch(clips)
+                    position.advance(self.sampler.batches_per_epoch, optimizer_steps)
+                    running.add(terms)
+                    bar.update(1)
+                    step = position.step
+                    if step % self.train_spec.log_every == 0 or step == self.total_steps:
+                        now = time.perf_counter()
+                        count = running.count
+                        means = running.pop()
+                        bar.set_postfix(loss=f"{means.get('loss', math.nan):.4f}", lr=f"{lr:.2e}")
+                        log.write({"step": step, "epoch": position.epoch, "lr": lr,
+                                   "seconds": round(self.elapsed_before + now - start_time, 3),
+                                   "step_seconds": round((now - window_time) / max(count, 1), 4), **means})
+                        window_time = now
+                    if step % self.train_spec.checkpoint_every == 0 and step < self.total_steps:
+                        self.save(self.last_path, False, self.elapsed_before + time.perf_counter() - start_time)
+                    if stop_after and step == stop_after:
+                        os._exit(STOP_EXIT_CODE)  # test hook: die like a killed process (no cleanup)
+                    if step >= self.total_steps:
+                        break
+            seconds = self.elapsed_before + time.perf_counter() - start_time
+            self.save(self.final_path, True, seconds)
+        finally:
+            bar.close()
+            log.close()
+        return TrainResult(
+            final_checkpoint=self.final_path,
+            steps=position.step,
+            optimizer_steps=position.optimizer_steps,
+            seconds=seconds,
+            resumed_from_step=self.resumed_from,
+            method=self.method,
+        )
