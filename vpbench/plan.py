@@ -286,6 +286,12 @@ class Plan:
                         weights=variant["official_files"][configuration] if is_official else None,
                         checkpoint_of=checkpoint_of,
                     )
+        chosen = (cfg.get("select") or {}).get("experiments")
+        if chosen is not None:
+            unknown = sorted(set(chosen) - set(result))
+            if unknown:
+                raise ConfigError(f"select.experiments: unknown experiment(s) {unknown}; candidates: {', '.join(sorted(result))}")
+            result = {k: v for k, v in result.items() if k in chosen or v.source == OFFICIAL_SOURCE}
         # Inference-time variants need their base experiment's checkpoint in the plan, selected or not.
         for experiment in list(result.values()):
             if experiment.checkpoint_of and experiment.checkpoint_of not in result:
