@@ -238,7 +238,8 @@ def figure_predictions(plan: Mapping[str, Any], base: Path) -> plt.Figure:
     available = [data for _, data in loaded if data is not None]
     n_clips = min((len(d["target"]) for d in available), default=1)
     n_rows = (1 + len(loaded)) * n_clips
-    fig, axes = plt.subplots(n_rows, len(steps), figsize=(2.6 * len(steps), 1.7 * n_rows), squeeze=False)
+    aspect = available[0]["target"].shape[2] / available[0]["target"].shape[3] if available else 0.5  # H / W
+    fig, axes = plt.subplots(n_rows, len(steps), figsize=(2.6 * len(steps), (2.6 * aspect + 0.25) * n_rows), squeeze=False)
     for clip in range(n_clips):
         offset = clip * (1 + len(loaded))
         truth = available[0]["target"][clip] if available else None
