@@ -42,3 +42,5 @@ rule all:
     default_target: True
     input:
         PLAN.report_targets(),
+        # The raw files behind them too, so that a removed score file is rebuilt (and what reads it re-rendered).
+        PLAN.artefact_inputs(),

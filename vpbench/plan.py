@@ -384,6 +384,19 @@ class Plan:
             targets += self.figure_files(figure)
         return targets
 
+    def artefact_inputs(self) -> list[str]:
+        """Every score, complexity and prediction file a table or figure reads.
+
+        The default target asks for them explicitly: Snakemake does not rebuild a deleted intermediate file while
+        the artefacts made from it are present, so without this a removed score file would stay missing.
+        """
+        files: list[str] = []
+        for name in self.tables:
+            files += self.table_inputs(name)
+        for name in self.figures:
+            files += self.figure_inputs(name)
+        return list(dict.fromkeys(files))
+
     def evaluation_checkpoint(self, experiment: str) -> str | None:
         """The checkpoint ``vpbench evaluate`` loads for ``experiment`` (None: the method is built untrained)."""
         exp = self.experiments[experiment]
