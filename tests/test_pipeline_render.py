@@ -98,6 +98,7 @@ def test_paper_only_and_not_run_rows_are_labelled(world, tmp_path: Path) -> None
     assert "| DMVFN (official weights) | not run in this configuration |" in text  # smoke has no official weights
     assert "reproduced (retrained)" in text and "Δ reproduced − paper" in text
     assert "cumulative means over t+1..t+k" in text
+    assert "Cityscapes MS-SSIM t+5 (cum. t+1..t+5)" in text  # the header says it, not only the notes
     assert "\\begin{tabular}" in (tmp_path / "table1.tex").read_text()
     assert not list(tmp_path.glob(".*.part"))
 

@@ -188,7 +188,9 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
             columns.append((f"{protocol}/gflops", f"{label} GFLOPs"))
         for metric in group["metrics"]:
             for horizon in group["horizons"]:
-                columns.append((f"{protocol}/{metric}/t{horizon}", f"{label} {METRIC_LABEL[metric]} t+{horizon}"))
+                # The header itself says when t+k is a cumulative mean (the paper's convention), not frame t+k.
+                when = f"t+{horizon} (cum. t+1..t+{horizon})" if cumulative and horizon > 1 else f"t+{horizon}"
+                columns.append((f"{protocol}/{metric}/t{horizon}", f"{label} {METRIC_LABEL[metric]} {when}"))
     cache: dict[str, pd.DataFrame] = {}
     for row in plan["rows"]:
         for group in plan["groups"]:
