@@ -7,6 +7,7 @@ global batch is split over the processes).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from vpbench.spec import ExperimentSpec, SpecError
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     except (SpecError, CheckpointError, TrainingDiverged, PerceptualWeightsMissing) as err:
         print(f"vpbench train: error: {err}", file=sys.stderr)
         return 1
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only the main process reports
+        return 0
     print(f"trained {spec.id}: {result.steps} batches, {result.optimizer_steps} optimiser steps, "
           f"{result.seconds:.1f} s -> {result.final_checkpoint}")
     return 0
