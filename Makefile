@@ -9,7 +9,7 @@ JOBS ?= 2
 # Tests and the smoke run never touch the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: all env assets test smoke bench clean-smoke
+.PHONY: all env assets test smoke report bench bench-loader clean-smoke
 
 all: test
 
@@ -33,8 +33,16 @@ test: $(ASSETS)
 smoke: $(ASSETS)
 	$(OFFLINE) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --profile workflow/profiles/smoke --configfile config/smoke.yaml --cores $(JOBS)
 
+report: $(ASSETS)
+	$(OFFLINE) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --configfile config/smoke.yaml --report reports/smoke/report.html
+
+# Benchmarks print their numbers and write JSON under results/benchmarks/ (CUDA is used when present).
 bench: $(ASSETS)
 	$(BIN)/python -m vpbench.bench_inference --out results/benchmarks/inference.json
+	$(BIN)/python -m vpbench.bench_latency --out results/benchmarks/latency.json
+
+bench-loader: $(ASSETS)
+	$(BIN)/python -m data_prep.bench_loader --out results/benchmarks/loader.json
 
 clean-smoke:
-	rm -rf results/smoke reports/smoke
+	rm -rf results/smoke reports/smoke resources/smoke
