@@ -5,11 +5,13 @@
 #   snakemake --profile workflow/profiles/smoke --configfile config/smoke.yaml --cores 2   (= make smoke)
 #   snakemake reports/tables/table1.md                   one artefact and only what it needs
 #   snakemake --report report.html                       every table and figure with captions
+#   snakemake compare --config method=<name>             a new method against DMVFN, DVF, PredNet, copy-last
+#                                                        (docs/adding-a-method.md)
 import sys
 
 from snakemake.utils import min_version, validate
 
-from vpbench.plan import DEFAULT_CONFIG, Plan, deep_merge, load_config
+from vpbench.plan import COMPARE_KEYS, DEFAULT_CONFIG, Plan, deep_merge, load_config
 
 min_version("8.0")
 
@@ -33,6 +35,18 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/complexity.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/compare.smk"
+
+
+if workflow.is_main_process and missing_official_weights():
+    print(
+        "Official DMVFN weights not on disk (rows 'official weights' of Tables 1-2): "
+        + ", ".join(missing_official_weights())
+        + ". Their jobs download them (`vpbench official-weights fetch`); offline, download them from the official"
+        " README's links and place them there (`vpbench official-weights where` lists the links), or drop"
+        " `official_weights:` from the config.",
+        file=sys.stderr,
+    )
 
 
 report: "workflow/report/workflow.rst"

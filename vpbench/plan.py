@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,15 @@ SCHEMA_DIR = REPO_ROOT / "config" / "schema"
 OFFICIAL_SOURCE = "official-weights"
 DEFAULT_OFFICIAL_VARIANT = "dmvfn-official"
 TRAINABLE_KEYS_NOT_IN_SPEC = ("gpus", "cost_factor", "runtime_minutes")  # recipe keys that steer launching/estimates, not training
+#: the variant whose smoke-trained weights are written in the official format when ``official_weights.standin``
+STANDIN_SOURCE_VARIANT = "dmvfn"
+#: a method name becomes a folder and file name, and the first part of experiment ids
+SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.]*$")
+DEFAULT_COMPARE_BASELINES = ("dmvfn", "dvf", "prednet", "copy_last")
+#: top-level keys of `snakemake compare` (given with --config); the vpbench commands receive them with --override
+COMPARE_KEYS = (
+    "method", "method_name", "method_label", "method_options", "method_trained", "compare_configurations", "compare_protocols",
+)
 
 
 class ConfigError(ValueError):
@@ -69,6 +79,39 @@ def load_config(paths: Sequence[str | Path] | None = None) -> dict[str, Any]:
     for path in paths or [DEFAULT_CONFIG]:
         config = deep_merge(config, read_yaml(path))
     return config
+
+
+def method_name_of(method: str) -> str:
+    """The default name of a method reference: ``"pkg.module:factory"`` -> ``"pkg.module.factory"``."""
+    return method.replace(":", ".").lower()
+
+
+def parse_method_options(options: Any, where: str = "method_options") -> dict[str, Any]:
+    """Factory keyword arguments from the config or from ``--config method_options=...``.
+
+    Snakemake reads ``--config`` values with YAML's base loader, so a mapping given there arrives with string
+    values ("8", "true"): each string is read again as a YAML scalar. A whole mapping may also be one YAML string.
+    """
+    if options is None:
+        return {}
+    if isinstance(options, str):
+        try:
+            options = yaml.safe_load(options)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{where}: not a YAML/JSON mapping ({err})") from None
+        if options is None:
+            return {}
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of factory keyword arguments, got {type(options).__name__}")
+    parsed: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                pass  # keep the string as given
+        parsed[str(key)] = value
+    return parsed
 
 
 def _schema(name: str) -> dict[str, Any]:
@@ -128,6 +171,20 @@ class Experiment:
         return self.source == "retrained" and self.checkpoint_of is None
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """``snakemake compare``: one new method against baseline variants on some configurations and protocols."""
+
+    name: str  # variant name of the method: its experiments are <name>-<configuration>
+    method: str
+    label: str
+    configurations: tuple[str, ...]
+    protocols: tuple[str, ...]
+    baselines: tuple[str, ...]
+    metrics: tuple[str, ...]
+    horizons: tuple[int, ...]
+
+
 @dataclass
 class CostEstimate:
     """Reference-GPU hours of a set of experiments, with the assumptions that produced them."""
@@ -173,13 +230,22 @@ class Plan:
         self.figures: dict[str, dict[str, Any]] = artefacts["figures"]
         self._check_config()
         self._add_official_variant()
+        self.comparison: Comparison | None = self._add_compared_method()
+        self._forced: set[tuple[str, str]] = self._forced_experiments()
         self.experiments: dict[str, Experiment] = self._resolve_experiments()
         self._check_artefacts(tables_file)
 
     @classmethod
-    def from_files(cls, paths: Sequence[str | Path] | None = None, root: str | Path = ".") -> Plan:
+    def from_files(
+        cls, paths: Sequence[str | Path] | None = None, root: str | Path = ".", overrides: Mapping[str, Any] | None = None
+    ) -> Plan:
+        """The plan of the merged config files, with ``overrides`` (Snakemake's ``--config`` keys) on top."""
         names = [str(p) for p in (paths or [DEFAULT_CONFIG])]
-        return cls(load_config(paths), root=root, where=" + ".join(names))
+        config = load_config(paths)
+        if overrides:
+            config = deep_merge(config, overrides)
+            names.append("--config")
+        return cls(config, root=root, where=" + ".join(names))
 
     def _load(self, path: Path, schema: str) -> dict[str, Any]:
         data = read_yaml(path)
@@ -229,13 +295,111 @@ class Plan:
         for configuration in official["files"]:
             if configuration not in self.config["configurations"]:
                 raise ConfigError(f"official_weights.files: unknown configuration {configuration!r}")
+        if official.get("standin"):
+            base = self.variants.get(STANDIN_SOURCE_VARIANT)
+            if base is None or base.get("method") != "dmvfn":
+                raise ConfigError(f"official_weights.standin: needs the DMVFN variant {STANDIN_SOURCE_VARIANT!r} to train the stand-in")
+            missing = set(official["files"]) - set(base["configurations"])
+            if missing:
+                raise ConfigError(f"official_weights.standin: {sorted(missing)} are not configurations of {STANDIN_SOURCE_VARIANT!r}")
         self.variants[name] = {
             "method": "dmvfn",
-            "label": "DMVFN (official weights)",
+            "label": official.get("label", "DMVFN (official weights)"),
             "options": dict(official.get("method_options") or {}),
             "configurations": list(official["files"]),
             "official_files": {c: f"{official.get('dir', 'resources/weights')}/{f}" for c, f in official["files"].items()},
         }
+
+    @property
+    def official_variant(self) -> str | None:
+        official = self.config.get("official_weights")
+        return official.get("variant", DEFAULT_OFFICIAL_VARIANT) if official else None
+
+    @property
+    def official_standin(self) -> bool:
+        return bool((self.config.get("official_weights") or {}).get("standin"))
+
+    def standin_source(self, weights_file: str) -> str:
+        """The experiment whose trained DMVFN is written to ``weights_file`` in the official format (stand-in runs)."""
+        for exp in self.experiments.values():
+            if exp.source == OFFICIAL_SOURCE and exp.weights == weights_file:
+                return self.experiment_id(STANDIN_SOURCE_VARIANT, exp.configuration, self.variants[STANDIN_SOURCE_VARIANT].get("recipe"))
+        raise ConfigError(f"{weights_file}: not an official weights file of this configuration")
+
+    def _add_compared_method(self) -> Comparison | None:
+        """The variant of ``method`` (``snakemake compare``), added beside those of the experiments file."""
+        cfg = self.config
+        method = cfg.get("method")
+        if not method:
+            return None
+        defaults = cfg.get("compare") or {}
+        name = cfg.get("method_name") or method_name_of(method)
+        if not SAFE_NAME.match(name):
+            raise ConfigError(
+                f"method_name: {name!r} (from method {method!r}) is not a safe path component: use lower-case letters, "
+                "digits, '_' and '.', starting with a letter or digit (set method_name=...)"
+            )
+        options = parse_method_options(cfg.get("method_options"))
+        configurations = list(cfg.get("compare_configurations") or defaults.get("configurations") or cfg["configurations"])
+        for configuration in configurations:
+            if configuration not in cfg["configurations"]:
+                raise ConfigError(f"compare_configurations: unknown configuration {configuration!r}; declared: {sorted(cfg['configurations'])}")
+        available = list(dict.fromkeys(p for c in configurations for p in cfg["configurations"][c]["protocols"]))
+        protocols = list(cfg.get("compare_protocols") or available)
+        for protocol in protocols:
+            if protocol not in available:
+                raise ConfigError(
+                    f"compare_protocols: {protocol!r} is not a protocol of the compared configurations "
+                    f"{configurations}; choose from {available} or add its configuration to compare_configurations"
+                )
+        if name in self.variants:
+            existing = self.variants[name]
+            if existing["method"] != method or (options and options != (existing.get("options") or {})):
+                raise ConfigError(
+                    f"method_name: {name!r} is already a variant of {cfg['experiments_file']} with another method or "
+                    "options; choose another method_name"
+                )
+        else:
+            self.variants[name] = {
+                "method": method,
+                "label": cfg.get("method_label") or name,
+                "options": options,
+                "configurations": configurations,
+                "trained": cfg.get("method_trained") is not False,
+            }
+        baselines = [b for b in defaults.get("baselines", DEFAULT_COMPARE_BASELINES) if b != name]
+        for baseline in baselines:
+            if baseline not in self.variants:
+                raise ConfigError(f"compare.baselines: unknown variant {baseline!r}")
+        if self.official_variant and self.official_variant not in baselines and self.official_variant != name:
+            baselines.append(self.official_variant)
+        return Comparison(
+            name=name,
+            method=method,
+            label=self.variants[name].get("label", name),
+            configurations=tuple(configurations),
+            protocols=tuple(protocols),
+            baselines=tuple(baselines),
+            metrics=tuple(defaults.get("metrics", ["ms_ssim", "lpips"])),
+            horizons=tuple(defaults.get("horizons", [1, 3, 5])),
+        )
+
+    def _forced_experiments(self) -> set[tuple[str, str]]:
+        """(variant, configuration) pairs planned whatever ``select`` says: a comparison's rows, stand-in sources."""
+        forced: set[tuple[str, str]] = set()
+        if self.comparison:
+            for variant in (self.comparison.name, *self.comparison.baselines):
+                for configuration in self.comparison.configurations:
+                    if configuration in self.variants[variant]["configurations"]:
+                        forced.add((variant, configuration))
+                        base = self.variants[variant].get("checkpoint_of")
+                        if base:
+                            forced.add((base, configuration))
+        if self.official_standin:
+            for configuration in self.config["official_weights"]["files"]:
+                if self._selected("configurations", configuration) or (self.official_variant, configuration) in forced:
+                    forced.add((STANDIN_SOURCE_VARIANT, configuration))
+        return forced
 
     def _selected(self, key: str, name: str) -> bool:
         chosen = (self.config.get("select") or {}).get(key)
@@ -248,11 +412,13 @@ class Plan:
         result: dict[str, Experiment] = {}
         for name, variant in self.variants.items():
             is_official = "official_files" in variant
-            if not is_official and not self._selected("variants", name):
+            variant_selected = is_official or self._selected("variants", name)
+            if not variant_selected and not any(v == name for v, _ in self._forced):
                 continue
             recipe = variant.get("recipe", cfg["default_recipe"])
             for configuration in variant["configurations"]:
-                if not self._selected("configurations", configuration):
+                forced = (name, configuration) in self._forced
+                if not forced and not (variant_selected and self._selected("configurations", configuration)):
                     continue
                 if configuration not in cfg["configurations"]:
                     raise ConfigError(
@@ -291,7 +457,10 @@ class Plan:
             unknown = sorted(set(chosen) - set(result))
             if unknown:
                 raise ConfigError(f"select.experiments: unknown experiment(s) {unknown}; candidates: {', '.join(sorted(result))}")
-            result = {k: v for k, v in result.items() if k in chosen or v.source == OFFICIAL_SOURCE}
+            result = {
+                k: v for k, v in result.items()
+                if k in chosen or v.source == OFFICIAL_SOURCE or (v.variant, v.configuration) in self._forced
+            }
         # Inference-time variants need their base experiment's checkpoint in the plan, selected or not.
         for experiment in list(result.values()):
             if experiment.checkpoint_of and experiment.checkpoint_of not in result:
@@ -375,6 +544,11 @@ class Plan:
 
     def figure_files(self, figure: str) -> list[str]:
         return [f"{self.reports}/figures/{figure}.{ext}" for ext in ("png", "pdf")]
+
+    def compare_files(self, name: str | None = None) -> list[str]:
+        """``<reports>/compare/<method name>.{md,csv,tex}``."""
+        name = name or self._comparison().name
+        return [f"{self.reports}/compare/{name}.{ext}" for ext in ("md", "csv", "tex")]
 
     def report_targets(self) -> list[str]:
         targets: list[str] = []
@@ -479,6 +653,8 @@ class Plan:
                     for g in plan["groups"]
                 }
                 row["status"] = self._row_status(row)
+                if row.get("variant") and row["variant"] == self.official_variant and self.official_standin:
+                    row["label"] = row_label_of(row, self.variants) + " [smoke stand-in: official format, weights trained here]"
         elif kind == "usage":
             for row in plan["rows"]:
                 row["cells"] = {row["protocol"]: self._cell(row["variant"], row["configuration"], row["protocol"], False)}
@@ -530,6 +706,48 @@ class Plan:
             }
         return plan
 
+    def _comparison(self) -> Comparison:
+        if self.comparison is None:
+            raise ConfigError("no method to compare: set method=<name | entry point | package.module:factory> (e.g. snakemake compare --config method=...)")
+        return self.comparison
+
+    def compare_plan(self) -> dict[str, Any]:
+        """A ``kind: metrics`` table plan without paper values: the compared method, then the baselines."""
+        comparison = self._comparison()
+        protocols = self.config["protocols"]
+        groups = []
+        for configuration in comparison.configurations:
+            for protocol in self.config["configurations"][configuration]["protocols"]:
+                if protocol in comparison.protocols:
+                    groups.append({
+                        "protocol": protocol, "configuration": configuration, "label": protocols[protocol].get("label", protocol),
+                        "gflops": True, "params": True, "metrics": list(comparison.metrics), "horizons": list(comparison.horizons),
+                        "available": True,
+                    })
+        rows = []
+        for variant in (comparison.name, *comparison.baselines):
+            row: dict[str, Any] = {"variant": variant, "label": self.variants[variant].get("label", variant)}
+            row["cells"] = {g["protocol"]: self._cell(variant, g["configuration"], g["protocol"], True) for g in groups}
+            row["status"] = self._row_status(row)
+            if variant == self.official_variant and self.official_standin:
+                row["label"] += " [smoke stand-in: official format, weights trained here]"
+            rows.append(row)
+        baselines = ", ".join(self.variants[b].get("label", b) for b in comparison.baselines)
+        return {
+            "name": comparison.name,
+            "kind": "metrics",
+            "title": f"{comparison.label} ({comparison.method}) compared with {baselines}",
+            "caption": "Every row is scored by the same evaluation code on the same clips; no paper values.",
+            "paper": None,
+            "cumulative": True,
+            "groups": groups,
+            "rows": rows,
+        }
+
+    def compare_inputs(self) -> list[str]:
+        cells = [cell for row in self.compare_plan()["rows"] for cell in row["cells"].values()]
+        return self._cell_files(cells)
+
     def _prediction_cell(self, variant: str, figure: Mapping[str, Any]) -> dict[str, Any] | None:
         cell = self._cell(variant, figure["configuration"], figure["protocol"], False)
         if cell is None:
@@ -551,6 +769,7 @@ class Plan:
         return files
 
     def table_inputs(self, name: str) -> list[str]:
+        """The paper CSV and every score/complexity file of table ``name``."""
         plan = self.table_plan(name)
         cells: list[Mapping[str, Any] | None] = []
         for row in plan.get("rows", []):
@@ -610,7 +829,13 @@ class Plan:
         return estimate
 
 
+def row_label_of(row: Mapping[str, Any], variants: Mapping[str, Mapping[str, Any]]) -> str:
+    return row.get("label") or variants.get(row.get("variant", ""), {}).get("label") or row.get("paper") or row.get("variant", "")
+
+
 __all__ = [
+    "COMPARE_KEYS",
+    "Comparison",
     "ConfigError",
     "CostEstimate",
     "DEFAULT_CONFIG",
@@ -618,6 +843,8 @@ __all__ = [
     "Plan",
     "deep_merge",
     "load_config",
+    "method_name_of",
+    "parse_method_options",
     "parse_size",
     "read_yaml",
     "validate",
@@ -638,17 +865,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = commands.add_parser("spec", help="write the experiment spec JSON of one experiment of the config")
     spec.add_argument("experiment")
     spec.add_argument("--config", action="append")
+    spec.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     spec.add_argument("--out", type=Path, required=True)
+    standin = commands.add_parser(
+        "official-standin",
+        help="smoke runs: write a trained DMVFN checkpoint in the official .pkl layout (a stand-in, not the released weights)",
+    )
+    standin.add_argument("--checkpoint", type=Path, required=True, help="vpbench checkpoint of a trained DMVFN")
+    standin.add_argument("--out", type=Path, required=True, help=".pkl file to write")
     args = parser.parse_args(argv)
-    return write_spec(args.experiment, args.config, args.out, prog="python -m vpbench.plan spec", stderr=sys.stderr)
+    if args.command == "official-standin":
+        return write_official_standin(args.checkpoint, args.out, stderr=sys.stderr)
+    return write_spec(args.experiment, args.config, args.out, prog="python -m vpbench.plan spec", stderr=sys.stderr,
+                      overrides=args.override)
 
 
-def write_spec(experiment: str, config_files: Sequence[str] | None, out: Path, prog: str, stderr: Any) -> int:
+OVERRIDE_HELP = "JSON mapping of config keys set with snakemake --config (method, compare_configurations, ...)"
+
+
+def parse_overrides(text: str) -> dict[str, Any]:
+    """``--override '{"method": ...}'`` (argparse type): a JSON mapping, with an error that shows the text."""
+    import argparse
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON ({err}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON mapping, got {text!r}")
+    return value
+
+
+def write_official_standin(checkpoint: Path, out: Path, stderr: Any) -> int:
+    """The DMVFN of ``checkpoint`` saved as the authors' release is laid out, so the official loader is exercised."""
+    from models import DMVFN, save_official_format
+    from models.checkpoint import CheckpointError as OfficialFormatError
+    from vpbench.checkpoints import CheckpointError, load_method
+
+    try:
+        model = load_method(checkpoint)
+    except (CheckpointError, OfficialFormatError, OSError, KeyError) as err:
+        print(f"official-standin: {err}", file=stderr)
+        return 1
+    if not isinstance(model, DMVFN):
+        print(f"official-standin: {checkpoint} holds a {type(model).__name__}, not a DMVFN", file=stderr)
+        return 1
+    save_official_format(model, out)  # writes aside and renames
+    return 0
+
+
+def write_spec(
+    experiment: str, config_files: Sequence[str] | None, out: Path, prog: str, stderr: Any,
+    overrides: Mapping[str, Any] | None = None,
+) -> int:
     """Resolve ``experiment`` from the config files and write its spec JSON atomically (exit code)."""
     import os
 
     try:
-        spec = Plan.from_files(config_files).experiment_spec(experiment)
+        spec = Plan.from_files(config_files, overrides=overrides).experiment_spec(experiment)
     except (ConfigError, ValueError) as err:
         print(f"{prog}: {err}", file=stderr)
         return 2

@@ -28,9 +28,10 @@ import pandas as pd
 from vpbench.aggregate import aggregate_scores, block_usage
 
 #: the paper prints these metrics ×10⁻²
-PAPER_SCALE = {"ms_ssim": 100.0, "lpips": 100.0, "ssim": 100.0, "psnr": 1.0, "gflops": 1.0, "usage": 100.0}
-METRIC_LABEL = {"ms_ssim": "MS-SSIM", "lpips": "LPIPS", "ssim": "SSIM", "psnr": "PSNR", "gflops": "GFLOPs", "usage": "usage"}
-HIGHER_IS_BETTER = {"ms_ssim": True, "ssim": True, "psnr": True, "lpips": False, "gflops": False, "usage": True}
+PAPER_SCALE = {"ms_ssim": 100.0, "lpips": 100.0, "ssim": 100.0, "psnr": 1.0, "gflops": 1.0, "usage": 100.0, "params": 1e-6}
+METRIC_LABEL = {"ms_ssim": "MS-SSIM", "lpips": "LPIPS", "ssim": "SSIM", "psnr": "PSNR", "gflops": "GFLOPs", "usage": "usage",
+                "params": "Params (M)"}
+HIGHER_IS_BETTER = {"ms_ssim": True, "ssim": True, "psnr": True, "lpips": False, "gflops": False, "usage": True, "params": False}
 SOURCE_LABEL = {
     "retrained": "retrained",
     "official-weights": "official weights",
@@ -175,9 +176,12 @@ def _cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict
 
 
 def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
-    """Rows x (protocol, [GFLOPs], metric, horizon) cells of a ``kind: metrics`` table."""
+    """Rows x (protocol, [GFLOPs], [params], metric, horizon) cells of a ``kind: metrics`` table.
+
+    ``plan["paper"]`` may be None (``snakemake compare``): the table then has reproduced lines only.
+    """
     base = Path(base)
-    paper = read_paper_csv(base / plan["paper"])
+    paper = read_paper_csv(base / plan["paper"]) if plan.get("paper") else None
     cumulative = bool(plan.get("cumulative", True))
     records: list[dict[str, Any]] = []
     columns: list[tuple[str, str]] = []
@@ -186,6 +190,8 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
         label = group.get("label", protocol)
         if group.get("gflops"):
             columns.append((f"{protocol}/gflops", f"{label} GFLOPs"))
+        if group.get("params"):
+            columns.append((f"{protocol}/params", f"{label} Params (M)"))
         for metric in group["metrics"]:
             for horizon in group["horizons"]:
                 # The header itself says when t+k is a cumulative mean (the paper's convention), not frame t+k.
@@ -209,6 +215,15 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
                     record["reproduced"] = math.nan if value is None else value
                     record["complexity_file"] = cell["complexity"]
                 records.append(_finish(record, plan))
+            if group.get("params"):
+                record = _base_record(plan, row, cell)
+                record.update(protocol=protocol, metric="params", horizon=0, column=f"{protocol}/params", score_files="")
+                record["paper"] = _paper_value(paper, row.get("paper"), f"{protocol}/params")
+                if cell and "complexity" in cell:
+                    params = read_complexity(base / cell["complexity"]).get("params")
+                    record["reproduced"] = math.nan if params is None else float(params) * PAPER_SCALE["params"]
+                    record["complexity_file"] = cell["complexity"]
+                records.append(_finish(record, plan))
             for metric in group["metrics"]:
                 for horizon in group["horizons"]:
                     column = f"{protocol}/{metric}/t{horizon}"
@@ -229,7 +244,8 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
         "t+k: the score of frame t+k alone (not cumulative).",
         "MS-SSIM, SSIM and LPIPS in x10^-2; PSNR in dB; GFLOPs counted with fvcore, one multiply-add = one FLOP "
         "(routed methods: expected cost under the measured block usage).",
-        "Reproduced: mean ± std over routing seeds of the clip-averaged score; Δ = reproduced - paper.",
+        "Reproduced: mean ± std over routing seeds of the clip-averaged score; Δ = reproduced - paper."
+        if paper is not None else "Each cell: mean ± std over routing seeds of the clip-averaged score.",
     ]
     missing_groups = [g["protocol"] for g in plan["groups"] if not g.get("available", True)]
     if missing_groups:
@@ -381,7 +397,10 @@ def to_markdown(result: TableResult) -> str:
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |")
     lines.append("")
     lines += [f"- {note}" for note in result.notes]
-    lines.append(f"- Paper values: {result.plan['paper']} (typed from the paper). Per-cell provenance: {result.plan['name']}.csv.")
+    if result.plan.get("paper"):
+        lines.append(f"- Paper values: {result.plan['paper']} (typed from the paper). Per-cell provenance: {result.plan['name']}.csv.")
+    else:
+        lines.append(f"- Per-cell provenance (score and complexity files): {result.plan['name']}.csv.")
     return "\n".join(lines) + "\n"
 
 

@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from vpbench.plan import OVERRIDE_HELP, parse_overrides
+
 CONFIG_HELP = "pipeline config file(s), merged in order like snakemake --configfile (default config/config.yaml)"
 
 
@@ -23,13 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "render",
         help="render a paper table/figure from score files, or write prediction strips for the figures",
         description=(
-            "TARGET is a table (table1 .. table13), a figure (fig1 .. fig8), 'all', or 'predictions'. Tables put each "
+            "TARGET is a table (table1 .. table13), a figure (fig1 .. fig8), 'all', 'compare' (the config's `method` "
+            "against its baselines, reports/compare/<name>.*), or 'predictions'. Tables put each "
             "reproduced cell beside the paper's value with the difference; t+3 / t+5 are cumulative means over "
             "t+1..t+k."
         ),
     )
-    render.add_argument("target", help="table1..table13, fig1..fig8, all, or predictions")
+    render.add_argument("target", help="table1..table13, fig1..fig8, all, compare, or predictions")
     render.add_argument("--config", action="append", help=CONFIG_HELP)
+    render.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     render.add_argument("--out-dir", type=Path, help="output folder (default: <paths.reports>/tables or /figures)")
     prediction = render.add_argument_group("predictions")
     prediction.add_argument("--spec", type=Path, help="experiment spec JSON")
@@ -44,11 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     spec = subparsers.add_parser("spec", help="write the experiment spec JSON of one experiment of the config")
     spec.add_argument("experiment", help="experiment id, e.g. dmvfn-routing_none-city")
     spec.add_argument("--config", action="append", help=CONFIG_HELP)
+    spec.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     spec.add_argument("--out", type=Path, required=True, help="spec file to write")
     spec.set_defaults(func=run_spec)
 
     plan = subparsers.add_parser("plan", help="list the experiments of a config and estimate their GPU-hours")
     plan.add_argument("--config", action="append", help=CONFIG_HELP)
+    plan.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     plan.add_argument("--json", type=Path, help="also write the experiments and the estimate as JSON")
     plan.set_defaults(func=run_plan)
 
@@ -56,13 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _plan(args: argparse.Namespace):
     from vpbench.plan import Plan
 
-    return Plan.from_files(args.config)
+    return Plan.from_files(args.config, overrides=getattr(args, "override", None))
 
 
 def run_spec(args: argparse.Namespace) -> int:
     from vpbench.plan import write_spec
 
-    return write_spec(args.experiment, args.config, args.out, prog="vpbench spec", stderr=sys.stderr)
+    return write_spec(args.experiment, args.config, args.out, prog="vpbench spec", stderr=sys.stderr, overrides=args.override)
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -103,7 +109,10 @@ def run_render(args: argparse.Namespace) -> int:
         plan = _plan(args)
         targets = list(plan.tables) + list(plan.figures) if args.target == "all" else [args.target]
         for target in targets:
-            if target in plan.tables:
+            if target == "compare":
+                out = args.out_dir or Path(plan.reports) / "compare"
+                written = render_table(plan.compare_plan(), out)
+            elif target in plan.tables:
                 out = args.out_dir or Path(plan.reports) / "tables"
                 written = render_table(plan.table_plan(target), out)
             elif target in plan.figures:

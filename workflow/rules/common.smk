@@ -1,6 +1,7 @@
 # Paths, wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.plan).
 import json
 import os
+import shlex
 
 RAW = config["paths"]["raw"]
 PREPARED = config["paths"]["prepared"]
@@ -8,8 +9,12 @@ RESULTS = config["paths"]["results"]
 REPORTS = config["paths"]["reports"]
 LOGS = f"{RESULTS}/logs"
 OFFICIAL_DIR = (config.get("official_weights") or {}).get("dir", "resources/weights")
-# Passed to the vpbench commands that read the config themselves (spec, render).
+# Passed to the vpbench commands that read the config themselves (spec, render); the keys of `snakemake compare`
+# given with --config travel with them as a JSON override.
 CONFIG_ARGS = " ".join(f"--config {path}" for path in CONFIG_FILES)
+COMPARE_OVERRIDES = {key: config[key] for key in COMPARE_KEYS if config.get(key) is not None}
+if COMPARE_OVERRIDES:
+    CONFIG_ARGS = f"{CONFIG_ARGS} --override {shlex.quote(json.dumps(COMPARE_OVERRIDES, sort_keys=True))}"
 EVAL_DEVICE = config["evaluation"].get("device", "cuda")
 
 
@@ -19,6 +24,7 @@ wildcard_constraints:
     experiment="[a-z0-9_.]+(-[a-z0-9_.]+)*",
     table="table[0-9]+",
     figure="fig[0-9]+",
+    name="[a-z0-9][a-z0-9_.]*",
 
 
 def parent_dir(wildcards, output):
@@ -128,3 +134,16 @@ def artefact_title(kind, name):
 def artefact_caption(kind, name):
     spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
     return " ".join(spec.get("caption", "").split())
+
+
+# -- official weights ------------------------------------------------------------------------------------------
+def missing_official_weights():
+    """Released files the plan evaluates that are not on disk yet (None for smoke stand-ins, written here)."""
+    if PLAN.official_standin:
+        return []
+    files = sorted({exp.weights for exp in PLAN.experiments.values() if exp.weights})
+    return [path for path in files if not os.path.isfile(path)]
+
+
+def standin_checkpoint(wildcards):
+    return PLAN.checkpoint_file(PLAN.standin_source(f"{OFFICIAL_DIR}/{wildcards.name}.pkl"))
