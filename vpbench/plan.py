@@ -867,15 +867,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec.add_argument("--config", action="append")
     spec.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     spec.add_argument("--out", type=Path, required=True)
-    standin = commands.add_parser(
-        "official-standin",
-        help="smoke runs: write a trained DMVFN checkpoint in the official .pkl layout (a stand-in, not the released weights)",
-    )
-    standin.add_argument("--checkpoint", type=Path, required=True, help="vpbench checkpoint of a trained DMVFN")
-    standin.add_argument("--out", type=Path, required=True, help=".pkl file to write")
     args = parser.parse_args(argv)
-    if args.command == "official-standin":
-        return write_official_standin(args.checkpoint, args.out, stderr=sys.stderr)
     return write_spec(args.experiment, args.config, args.out, prog="python -m vpbench.plan spec", stderr=sys.stderr,
                       overrides=args.override)
 
@@ -905,10 +897,10 @@ def write_official_standin(checkpoint: Path, out: Path, stderr: Any) -> int:
     try:
         model = load_method(checkpoint)
     except (CheckpointError, OfficialFormatError, OSError, KeyError) as err:
-        print(f"official-standin: {err}", file=stderr)
+        print(f"vpbench official-standin: {err}", file=stderr)
         return 1
     if not isinstance(model, DMVFN):
-        print(f"official-standin: {checkpoint} holds a {type(model).__name__}, not a DMVFN", file=stderr)
+        print(f"vpbench official-standin: {checkpoint} holds a {type(model).__name__}, not a DMVFN", file=stderr)
         return 1
     save_official_format(model, out)  # writes aside and renames
     return 0

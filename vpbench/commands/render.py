@@ -6,6 +6,9 @@
   method out on a few evaluation clips and stores the frames (and DMVFN's voxel flow) for Figures 3, 4, 6, 7.
 * ``vpbench spec <experiment> --config ... --out results/specs/<experiment>.json`` resolves one experiment.
 * ``vpbench plan --config ...`` lists the experiments and estimates GPU-hours from the config's assumptions.
+* ``vpbench render compare --config ... --override '{"method": ...}'`` renders ``reports/compare/<name>.*``.
+* ``vpbench official-standin --checkpoint final.pt --out x.pkl`` writes a trained DMVFN as the authors' files are
+  laid out (the smoke run's stand-in for the released weights).
 """
 
 from __future__ import annotations
@@ -58,6 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     plan.add_argument("--json", type=Path, help="also write the experiments and the estimate as JSON")
     plan.set_defaults(func=run_plan)
 
+    standin = subparsers.add_parser(
+        "official-standin",
+        help="write a trained DMVFN checkpoint in the authors' .pkl layout (smoke runs: a stand-in, not the released weights)",
+    )
+    standin.add_argument("--checkpoint", type=Path, required=True, help="vpbench checkpoint (final.pt) of a trained DMVFN")
+    standin.add_argument("--out", type=Path, required=True, help=".pkl file to write")
+    standin.set_defaults(func=run_official_standin)
+
 
 def _plan(args: argparse.Namespace):
     from vpbench.plan import Plan
@@ -69,6 +80,15 @@ def run_spec(args: argparse.Namespace) -> int:
     from vpbench.plan import write_spec
 
     return write_spec(args.experiment, args.config, args.out, prog="vpbench spec", stderr=sys.stderr, overrides=args.override)
+
+
+def run_official_standin(args: argparse.Namespace) -> int:
+    from vpbench.plan import write_official_standin
+
+    code = write_official_standin(args.checkpoint, args.out, stderr=sys.stderr)
+    if code == 0:
+        print(f"wrote {args.out}")
+    return code
 
 
 def run_plan(args: argparse.Namespace) -> int:

@@ -48,7 +48,7 @@ if config.get("official_weights") and PLAN.official_standin:
         conda:
             "../envs/vpbench.yaml"
         shell:
-            "python -m vpbench.plan official-standin --checkpoint {input} --out {output} > {log} 2>&1"
+            "vpbench official-standin --checkpoint {input} --out {output} > {log} 2>&1"
 
 elif config.get("official_weights"):
 
