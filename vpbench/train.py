@@ -12,7 +12,8 @@ DMVFN) and takes one optimiser step per window:
 model, optimiser, scheduler, grad scaler, the RNG states of every rank and the data position (epoch and batch
 within the epoch) are saved, and the data order of an epoch is a pure function of (seed, epoch), so a resumed
 run sees exactly the batches the uninterrupted one would have seen. On CPU the final weights are bitwise
-identical; a dataset whose augmentation draws from worker RNGs is reproducible only with ``num_workers = 0``.
+identical. With ``num_workers > 0`` this needs a dataset whose randomness is a function of (seed, epoch,
+index), as ``TrainClips``; one that draws from the process RNG resumes bitwise only with ``num_workers = 0``.
 """
 
 from __future__ import annotations
@@ -441,7 +442,10 @@ class Trainer:
 
     # ---------------------------------------------------------------------------------------------- steps
     def loader(self) -> DataLoader:
-        """The rest of the current epoch (the order is a function of seed and epoch only)."""
+        """The rest of the current epoch (the order is a function of seed and epoch only).
+
+        A new loader per epoch (no persistent workers): workers then receive the dataset after ``set_epoch``.
+        """
         epoch = self.position.epoch
         self.sampler.set_position(epoch, self.position.batch_in_epoch)
         if hasattr(self.dataset, "set_epoch"):
