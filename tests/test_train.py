@@ -181,3 +181,8 @@ def test_gradient_clipping_bounds_the_update(tmp_path):
     clipped = _run(tiny_spec(max_steps=2, lr_max=1e-2, lr_min=1e-2, weight_decay=0.0, grad_clip=1e-14),
                    tmp_path / "clipped", tensorboard=False)
     assert largest_change(free) > 1e-3 and largest_change(clipped) < 1e-4
+
+
+def test_bad_method_options_are_named(tmp_path):
+    with pytest.raises(SpecError, match="cannot build method .* 'colour'"):
+        _run(tiny_spec(method_options={"colour": 1}), tmp_path)

@@ -352,7 +352,10 @@ class Trainer:
             raise AlreadyTrained(f"{self.final_path} exists: this experiment is trained; delete it to train again")
 
         seed_everything(spec.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
-        self.method = create_method(spec.method, **spec.method_options)
+        try:
+            self.method = create_method(spec.method, **spec.method_options)
+        except (KeyError, TypeError, ValueError) as err:  # unknown method, unknown or bad option
+            raise SpecError(f"{spec.id}: cannot build method {spec.method!r} with {spec.method_options}: {err}") from err
         if not self.method.trainable:
             raise SpecError(f"method {spec.method!r} has nothing to train; give the experiment no 'train' section")
         self.method.to(ctx.device).train()
