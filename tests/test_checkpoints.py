@@ -91,3 +91,20 @@ def test_rng_state_round_trip_through_a_weights_only_file(tmp_path):
     restore_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True)["rng"])
     again = (random.random(), np.random.standard_normal(3).tolist(), torch.rand(3))
     assert again[0] == expected[0] and again[1] == expected[1] and torch.equal(again[2], expected[2])
+
+
+def test_load_method_applies_inference_overrides_and_refuses_shape_changes(tmp_path):
+    from models import DMVFN
+
+    options = {"scales": [4, 2, 1], "widths": [32, 32, 16]}
+    net = DMVFN(**options)
+    path = tmp_path / "final.pt"
+    save_checkpoint(
+        {"format": CHECKPOINT_FORMAT, "method": "dmvfn", "method_options": options, "model": net.state_dict()}, path
+    )
+    assert load_method(path).beta == 0.5
+    lowered = load_method(path, overrides={"beta": 0.3, "inference_routing": "threshold"})
+    assert lowered.beta == 0.3 and lowered.inference_routing == "threshold"
+    assert torch.equal(lowered.state_dict()["block0.lastconv.weight"], net.state_dict()["block0.lastconv.weight"])
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_method(path, overrides={"widths": [16, 16, 16]})

@@ -68,11 +68,16 @@ def load_training_checkpoint(path: str | Path, map_location: str | torch.device 
     return data
 
 
-def load_method(path: str | Path, map_location: str | torch.device = "cpu") -> VideoPredictor:
+def load_method(
+    path: str | Path, map_location: str | torch.device = "cpu", overrides: dict[str, Any] | None = None
+) -> VideoPredictor:
     """The method stored in ``path``, in eval mode.
 
     Accepts a ``vpbench train`` checkpoint (built with ``create_method`` from its recorded name and options)
     or an official DMVFN release (``dmvfn_city.pkl`` ...), handed to ``models.load_official_checkpoint``.
+    ``overrides`` are method options applied on top of the recorded ones: inference-time settings such as DMVFN's
+    ``beta`` or ``inference_routing`` (Tables 8/13 evaluate one trained model at several beta); options that change
+    the parameters make loading fail with the mismatching keys named.
     """
     data = read_checkpoint(path, map_location)
     if not is_vpbench_checkpoint(data):
@@ -83,12 +88,12 @@ def load_method(path: str | Path, map_location: str | torch.device = "cpu") -> V
                 f"{path}: not a {CHECKPOINT_FORMAT} checkpoint, and official DMVFN weights cannot be read "
                 f"because models.load_official_checkpoint is unavailable ({err})"
             ) from err
-        method = load_official_checkpoint(path)
+        method = load_official_checkpoint(path, **(overrides or {}))
         return method.to(map_location).eval()
     for key in ("method", "method_options", "model"):
         if key not in data:
             raise CheckpointError(f"{path}: checkpoint lacks key {key!r}")
-    method = create_method(data["method"], **data["method_options"])
+    method = create_method(data["method"], **{**data["method_options"], **(overrides or {})})
     try:
         method.load_state_dict(data["model"])
     except RuntimeError as err:

@@ -277,7 +277,9 @@ def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.
             f"{checkpoint}: holds method {stored.get('method')!r}, but experiment {spec.id!r} is {spec.method!r}"
         )
     del stored
-    return load_method(checkpoint, map_location=device).eval()
+    # The spec's options win over the checkpoint's: an evaluation-only variant (e.g. beta = 0.3 for Tables 8/13)
+    # reuses the weights trained at beta = 0.5.
+    return load_method(checkpoint, map_location=device, overrides=spec.method_options).eval()
 
 
 def _protocol_windows(protocol_name: str, data_root: str, max_clips: int | None) -> tuple[Any, Any]:
