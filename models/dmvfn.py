@@ -187,6 +187,12 @@ class DMVFN(VideoPredictor):
             return x
         return F.pad(x, (0, pw, 0, ph), mode="replicate")
 
+    def _initial_state(self, prev: Tensor, cur: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Padded frames, and the zero voxel flow (pixels) and zero mask logit of Eq. 5's initial F^0."""
+        img0, img1 = self._pad(prev), self._pad(cur)
+        b, _, hp, wp = img0.shape
+        return img0, img1, img0.new_zeros(b, 4, hp, wp), img0.new_zeros(b, 1, hp, wp)
+
     @staticmethod
     def _blend(warped0: Tensor, warped1: Tensor, mask_logit: Tensor) -> Tensor:
         m = torch.sigmoid(mask_logit)
@@ -240,10 +246,7 @@ class DMVFN(VideoPredictor):
             if active.shape != (batch, self.n_blocks):
                 raise ValueError(f"active must be a bool tensor [{batch}, {self.n_blocks}], got {tuple(active.shape)}")
 
-        img0, img1 = self._pad(prev), self._pad(cur)
-        b, _, hp, wp = img0.shape
-        flow = img0.new_zeros(b, 4, hp, wp)
-        mask = img0.new_zeros(b, 1, hp, wp)
+        img0, img1, flow, mask = self._initial_state(prev, cur)
         warped0, warped1 = img0, img1
         intermediate: list[Tensor] = []
         executed: list[int] = []
@@ -311,10 +314,7 @@ class DMVFN(VideoPredictor):
             gates, probs, reg = torch.as_tensor(active, device=prev.device).to(prev.dtype), None, None
         else:
             gates, probs, reg = self._training_gates(prev, cur)
-        img0, img1 = self._pad(prev), self._pad(cur)
-        b, _, hp, wp = img0.shape
-        flow = img0.new_zeros(b, 4, hp, wp)
-        mask = img0.new_zeros(b, 1, hp, wp)
+        img0, img1, flow, mask = self._initial_state(prev, cur)
         warped0, warped1 = img0, img1
         outputs: list[Tensor] = []
         last = self.n_blocks - 1
