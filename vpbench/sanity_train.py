@@ -9,7 +9,9 @@ the model next to copy-last-frame (prediction = I_t).
 
 Data:
 * ``smoke``: the bundled real clips (``vpbench.assets.smoke_video``): bikes (640x272) and bigbuckbunny
-  (downscaled to 640x360); the first 80 % of each video's frames train, the last 20 % are held out.
+  (downscaled to 640x360), cut into segments of 20 frames; every fifth segment is held out (about 20 % of the
+  frames, spread over each video so that held-out motion looks like training motion: bigbuckbunny's last fifth is
+  a nearly still shot that a time-ordered split would make the whole test); training windows never cross a segment.
 * ``synthetic``: textures moving at a constant random integer velocity; train and held-out clips come from
   different seeds.
 """
@@ -30,7 +32,8 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 SMOKE_TRAIN_VIDEOS = {"bikes": 1, "bigbuckbunny": 2}  # name -> integer downscale factor
-HELD_OUT_FRACTION = 0.2
+SEGMENT_FRAMES = 20
+HELD_OUT_EVERY = 5  # segment i is held out when i % HELD_OUT_EVERY == HELD_OUT_EVERY // 2
 SMALL_DMVFN = {"scales": [4, 2, 1], "widths": [32, 32, 16]}
 PANNING_VELOCITIES = ((1, 0), (2, 0), (1, 1), (2, 1))
 ALL_DIRECTIONS = tuple((vx, vy) for vx in (-1, 0, 1) for vy in (-1, 0, 1) if (vx, vy) != (0, 0))
@@ -134,16 +137,27 @@ class VideoWindows(Dataset):
         return video[start : start + self.clip_length, :, top : top + self.crop, left : left + self.crop].clone()
 
 
-def smoke_split(extra_downscale: int = 1) -> tuple[list[Tensor], list[Tensor]]:
-    """(training frames, held-out frames) of each smoke video: its first 80 % and last 20 %."""
+def split_segments(video: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+    """(training segments, held-out segments) of one video: consecutive 20-frame pieces, every fifth held out."""
+    train_parts, held_out = [], []
+    for i, start in enumerate(range(0, video.shape[0], SEGMENT_FRAMES)):
+        segment = video[start : start + SEGMENT_FRAMES]
+        if segment.shape[0] < 3:
+            continue
+        (held_out if i % HELD_OUT_EVERY == HELD_OUT_EVERY // 2 else train_parts).append(segment)
+    return train_parts, held_out
+
+
+def smoke_split(extra_downscale: int = 1) -> tuple[list[Tensor], dict[str, list[Tensor]]]:
+    """(training segments of all smoke videos, held-out segments per video)."""
     from vpbench.assets import smoke_video
 
-    train_parts, held_out = [], []
+    train_parts: list[Tensor] = []
+    held_out: dict[str, list[Tensor]] = {}
     for name, downscale in SMOKE_TRAIN_VIDEOS.items():
         video = decode_video(Path(smoke_video(name)), downscale * extra_downscale)
-        cut = int(video.shape[0] * (1 - HELD_OUT_FRACTION))
-        train_parts.append(video[:cut])
-        held_out.append(video[cut:])
+        train_segments, held_out[name] = split_segments(video)
+        train_parts.extend(train_segments)
     return train_parts, held_out
 
 
@@ -213,7 +227,7 @@ def run_sanity(data: str = "smoke", steps: int = 300, crop: int = 64, batch_size
     if data == "smoke":
         train_videos, held_out = smoke_split(downscale)
         dataset: Dataset = VideoWindows(train_videos, clip_length=3, crop=crop, seed=seed)
-        held_out_sets = {name: held_out_triplets([video]) for name, video in zip(SMOKE_TRAIN_VIDEOS, held_out)}
+        held_out_sets = {name: held_out_triplets(segments) for name, segments in held_out.items()}
     elif data == "synthetic":
         dataset = TranslatingTextureClips(max(batch_size * 16, 128), clip_length=3, crop=crop, seed=seed)
         # held-out clips at >= 64 px: MS-SSIM's four downsamplings need more than 32 px even with a 3x3 window
