@@ -50,6 +50,10 @@ class VideoPredictor(nn.Module):
     def set_training_progress(self, progress: float) -> None:
         """Called by the engine before every step with the fraction of training done (schedules hook in here)."""
 
+    def optimize_for_inference(self, device: torch.device) -> VideoPredictor:
+        """Called by the engine before evaluation on ``device``: layout changes that speed up inference."""
+        return self
+
     @staticmethod
     def check_context(context: Tensor, length: int) -> None:
         if context.dim() != 5 or context.shape[2] != 3:

