@@ -1,7 +1,7 @@
 """The ``vpbench`` command line (also ``python -m vpbench``).
 
 Each sub-command lives in its own module with a ``register(subparsers)`` function; this file only collects
-them, so areas of the harness add commands without touching each other.
+them, so each area of the harness keeps its commands beside its code.
 """
 
 from __future__ import annotations
@@ -25,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vpbench", description="Video prediction benchmark harness (DMVFN, CVPR 2023).")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:  # that area is not installed in this checkout; the others still work
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 
