@@ -107,9 +107,15 @@ def figure_efficiency(plan: Mapping[str, Any], base: Path) -> plt.Figure:
     if len(repro):
         sizes = 20 + 200 * repro["params"].fillna(0) / max(float(repro["params"].max()), 1.0)
         ax.scatter(repro["gflops"], repro["score"], s=sizes, alpha=0.7, color="tab:red", label="reproduced (area ~ params)")
+    placed: list[tuple[float, float]] = []
     for point in points.itertuples():
         params = "" if math.isnan(point.params) else f" ({point.params / 1e6:.2f}M)"
-        ax.annotate(f"{point.label}{params}", (point.gflops, point.score), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        # Points that (nearly) coincide, e.g. retrained and official-weights DMVFN, get their labels stacked.
+        x = math.log10(point.gflops) if point.gflops > 0 else float("-inf")
+        near = sum(abs(x - gx) < 0.5 and abs(point.score - gy) < 1.0 for gx, gy in placed)
+        placed.append((x, point.score))
+        ax.annotate(f"{point.label}{params}", (point.gflops, point.score), fontsize=7,
+                    xytext=(3, 3 - 9 * near), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("GFLOPs (log scale)")
     ax.set_ylabel(f"average {plan['metric'].upper().replace('_', '-')} (x10^-2)")
