@@ -106,7 +106,8 @@ DATASETS: dict[str, DatasetSpec] = {
             "davis", ("test",), (480, 864), "raw",
             (
                 SourceFormat("davis2017", "official DAVIS-2017-trainval-480p release (854x480 JPEG, resized here)",
-                             _ignoring_subset(davis.plan), lambda root: (root / "DAVIS" / "JPEGImages").is_dir(),
+                             _ignoring_subset(davis.plan),
+                             lambda root: any((root / "DAVIS" / d).is_dir() for d in davis.OFFICIAL_FOLDERS),
                              acquirable=True),
                 SourceFormat(DMVFN_TEST, f"{_DMVFN_TEST_TEXT}: DAVIS/<video>/, first 9 sorted frames",
                              _ignoring_subset(davis.plan_dmvfn_test), lambda root: bool(davis.dmvfn_test_videos(root)),

@@ -11,6 +11,7 @@ import os
 import shutil
 import zipfile
 
+import cv2
 import pytest
 
 from data_prep import sources
@@ -191,7 +192,7 @@ def zip_bytes(tmp_path, members):
 def ucfsports_archive(tmp_path):
     members = {}
     for k in range(12):
-        ok, png = __import__("cv2").imencode(".png", video(1, 16, 16, seed=k)[0])
+        ok, png = cv2.imencode(".png", video(1, 16, 16, seed=k)[0])
         members[f"ucf_sports_actions/ucf action/Diving-Side/001/2538-5_{70133 + k}.png"] = png.tobytes()
     return zip_bytes(tmp_path, members)
 

@@ -20,6 +20,7 @@ from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, check_
 FRAMES = 9
 VIDEOS = 30
 LIST = Path("DAVIS") / "ImageSets" / "2017" / "val.txt"
+OFFICIAL_FOLDERS = ("JPEGImages", "Annotations", "ImageSets")
 
 
 def plan(root: Path, split: str = "test") -> SplitPlan:
@@ -43,8 +44,8 @@ def plan(root: Path, split: str = "test") -> SplitPlan:
 def dmvfn_test_videos(root: Path) -> list[Path]:
     """Video folders of the distributed test set (``<root>/DAVIS/<video>/``; empty when absent)."""
     base = root / "DAVIS"
-    if not base.is_dir() or (base / "JPEGImages").is_dir():
-        return []
+    if not base.is_dir() or any((base / name).exists() for name in OFFICIAL_FOLDERS):
+        return []  # the official release (or a part of it), not the distributed test set
     return sorted(p for p in base.iterdir() if p.is_dir())
 
 
