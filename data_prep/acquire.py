@@ -1,9 +1,12 @@
 """Acquisition: make each dataset's raw layout exist under ``--root``, downloading what may be downloaded.
 
 Per dataset: if the extracted layout is already there (placed by the user or extracted earlier) nothing is
-fetched; otherwise the archive is found in ``--root`` or downloaded (resumable, size + sha256 verified, or
-recorded in ``<root>/vpbench-hashes.lock.json`` on first use), then the needed members are extracted safely.
-Login-walled data (Cityscapes, Human3.6M) and KITTI-A's list raise an error that says what to place where.
+fetched; otherwise the archive is found in ``--root`` or downloaded (resumable, size + sha256 verified), then
+the needed members are extracted safely. Where no sha256 is published, the archive's hash is pinned in the
+project's lock file (``data_prep.integrity.HashLock``, not in the raw folder) once the archive was opened and
+every member read back, and later uses must match it. Login-walled data (Cityscapes, Human3.6M) and KITTI-A's
+list raise an error that says what to place where. Formats the user places by hand (the authors' distributed
+test sets) have no acquisition step.
 """
 
 from __future__ import annotations
@@ -17,37 +20,67 @@ from pathlib import Path
 from data_prep import sources
 from data_prep.download import RemoteFile, download, verify_file
 from data_prep.errors import MissingInputError
-from data_prep.extract import extract
+from data_prep.extract import MemberFilter, extract, verify_archive
 from data_prep.integrity import HashLock
 from data_prep.layouts import kitti, kitti_a, ucf101, vimeo
 
-LOCK_NAME = "vpbench-hashes.lock.json"
-
 
 class Acquirer:
-    """Shared helpers: the raw folder, its lock file, and whether downloads are allowed."""
+    """Shared helpers: the raw folder, the hash lock, and whether downloads are allowed."""
 
-    def __init__(self, root: Path, allow_download: bool = True, subset: bool = False) -> None:
+    def __init__(
+        self, root: Path, allow_download: bool = True, subset: bool = False, lock: HashLock | None = None,
+        splits: tuple[str, ...] | None = None, source: str | None = None,
+    ) -> None:
         self.root = Path(root)
         self.allow_download = allow_download
         self.subset = subset
-        self.lock = HashLock(self.root / LOCK_NAME)
+        self.lock = lock or HashLock()
+        self.splits = splits  # None: every split of the dataset
+        self.source = source
+        self._unpinned: dict[Path, tuple[RemoteFile, str]] = {}  # verified files whose hash awaits pinning
+
+    def wants(self, split: str) -> bool:
+        return self.splits is None or split in self.splits
+
+    def _verified(self, remote: RemoteFile, path: Path) -> Path:
+        digest = verify_file(path, remote, self.lock)
+        if remote.sha256 is None and self.lock.recorded(remote.name) is None:
+            self._unpinned[path] = (remote, digest)
+        return path
 
     def archive(self, remote: RemoteFile, hint: str = "") -> Path:
         """The verified local copy of ``remote`` (downloaded when missing and allowed)."""
         path = self.root / remote.name
-        if path.exists():
-            verify_file(path, remote, self.lock)
-            return path
-        if remote.url is None or not self.allow_download:
-            where = f" from {remote.url}" if remote.url else ""
-            raise MissingInputError(f"{path} is missing: download {remote.name}{where} and place it there. {hint}".strip())
-        return download(remote, path, self.lock)
+        if not path.exists():
+            if remote.url is None or not self.allow_download:
+                where = f" from {remote.url}" if remote.url else ""
+                raise MissingInputError(f"{path} is missing: download {remote.name}{where} and place it there. {hint}".strip())
+            download(remote, path, self.lock)
+        return self._verified(remote, path)
+
+    def placed(self, remote: RemoteFile, path: Path) -> Path:
+        """A file placed by the user (no download): verified like a downloaded one."""
+        return self._verified(remote, path)
+
+    def extract(self, archive: Path, keep: MemberFilter = lambda name: True, parts: tuple[Path, ...] = ()) -> None:
+        """Extract ``archive`` (made of ``parts`` when it was joined from pieces); pin what was unpinned.
+
+        An unpinned archive is first opened and read back in full; only then are the hashes recorded.
+        """
+        sources = parts or (archive,)
+        pending = [p for p in sources if p in self._unpinned]
+        checked = verify_archive(archive) if pending else ""
+        extract(archive, self.root, keep)
+        for path in pending:
+            remote, digest = self._unpinned.pop(path)
+            self.lock.record(remote.name, path, digest, checked + (f" (joined as {archive.name})" if parts else ""))
 
 
 def acquire_cityscapes(acq: Acquirer) -> None:
     base = acq.root / "leftImg8bit_sequence"
-    if (base / "train").is_dir() and (base / "val").is_dir():
+    needed = [raw for split, raw in (("train", "train"), ("test", "val")) if acq.wants(split)]
+    if all((base / raw).is_dir() for raw in needed):
         return
     remote = sources.CITYSCAPES_SEQUENCE_ZIP
     archive = acq.root / remote.name
@@ -61,14 +94,18 @@ def acquire_cityscapes(acq: Acquirer) -> None:
             f"`csDownload -d {acq.root} {remote.name}` (it asks for your cityscapes-dataset.com login), or "
             "download leftImg8bit_sequence_trainvaltest.zip (packageID=14, 324 GB) from "
             f"https://www.cityscapes-dataset.com/downloads/ and place it at {archive}. "
-            f"An already extracted {base}/{{train,val}} works too."
+            f"An already extracted {base}/{{{','.join(needed)}}} works too, and so does the test split distributed "
+            "with the official DMVFN code (<root>/cityscapes/test/<n>/, see docs/data.md)."
         )
-    acq.lock.check_or_record(remote.name, archive)
-    extract(archive, acq.root, lambda n: n.startswith(("leftImg8bit_sequence/train/", "leftImg8bit_sequence/val/")))
+    acq.placed(remote, archive)
+    prefixes = tuple(f"leftImg8bit_sequence/{raw}/" for raw in needed)
+    acq.extract(archive, lambda n: n.startswith(prefixes))
 
 
 def acquire_kitti(acq: Acquirer, drives_by_split: dict[str, tuple[str, ...]] | None = None) -> None:
-    drives_by_split = drives_by_split or {"train": kitti.TRAIN_DRIVES, "test": kitti.TEST_DRIVES}
+    drives_by_split = drives_by_split or {
+        split: drives for split, drives in (("train", kitti.TRAIN_DRIVES), ("test", kitti.TEST_DRIVES)) if acq.wants(split)
+    }
     for split, drives in drives_by_split.items():
         cameras = kitti.CAMERAS[split]
         for drive in drives:
@@ -80,7 +117,7 @@ def acquire_kitti(acq: Acquirer, drives_by_split: dict[str, tuple[str, ...]] | N
                 continue  # a declared subset uses the drives that are there
             archive = acq.archive(remote)
             wanted = tuple(f"{drive[:10]}/{drive}/{cam}/data/" for cam in cameras)
-            extract(archive, acq.root, lambda n, wanted=wanted: n.startswith(wanted))
+            acq.extract(archive, lambda n, wanted=wanted: n.startswith(wanted))
 
 
 def acquire_kitti_a(acq: Acquirer, list_path: Path | None = None) -> None:
@@ -97,7 +134,14 @@ def acquire_kitti_a(acq: Acquirer, list_path: Path | None = None) -> None:
 def acquire_ucf101(acq: Acquirer) -> None:
     if not (acq.root / ucf101.LIST).is_file():
         splits = acq.archive(sources.UCF101_SPLITS)
-        extract(splits, acq.root, lambda n: n == "ucfTrainTestlist/trainlist01.txt")
+        acq.extract(splits, lambda n: n == "ucfTrainTestlist/trainlist01.txt")
+    if acq.source == "ucf101_avi":
+        if not (acq.root / ucf101.VIDEO_ROOT).is_dir():
+            raise MissingInputError(
+                f"{acq.root / ucf101.VIDEO_ROOT} is missing: unpack the official UCF101.rar "
+                "(https://www.crcv.ucf.edu/data/UCF101.php) there, e.g. `unrar x UCF101.rar`"
+            )
+        return
     if (acq.root / "jpegs_256").is_dir():
         return
     joined = acq.root / "ucf101_jpegs_256.zip"
@@ -109,20 +153,20 @@ def acquire_ucf101(acq: Acquirer) -> None:
                 with open(part, "rb") as src:
                     shutil.copyfileobj(src, out, 1 << 20)
         os.replace(tmp, joined)
-    extract(joined, acq.root, lambda n: n.startswith("jpegs_256/"))
+    acq.extract(joined, lambda n: n.startswith("jpegs_256/"), parts=tuple(acq.root / p.name for p in sources.UCF101_JPEG_PARTS))
 
 
 def acquire_davis(acq: Acquirer) -> None:
     if (acq.root / "DAVIS" / "JPEGImages" / "480p").is_dir():
         return
     archive = acq.archive(sources.DAVIS_TRAINVAL_480P)
-    extract(archive, acq.root, lambda n: n.startswith("DAVIS/JPEGImages/480p/") or n == "DAVIS/ImageSets/2017/val.txt")
+    acq.extract(archive, lambda n: n.startswith("DAVIS/JPEGImages/480p/") or n == "DAVIS/ImageSets/2017/val.txt")
 
 
 def acquire_vimeo(acq: Acquirer) -> None:
     if (acq.root / "vimeo_triplet" / "sequences").is_dir():
         return
-    extract(acq.archive(sources.VIMEO_TRIPLET), acq.root)
+    acq.extract(acq.archive(sources.VIMEO_TRIPLET))
 
 
 def acquire_vimeo_septuplet(acq: Acquirer) -> None:
@@ -138,7 +182,7 @@ def acquire_vimeo_septuplet(acq: Acquirer) -> None:
             raise MissingInputError(f"{path} is missing: download it from {remote.url}")
     if any((acq.root / name / "sequences").is_dir() for name in vimeo.SEPTUPLET_DIRS):
         return
-    extract(acq.archive(sources.VIMEO_SEPTUPLET_TEST), acq.root)
+    acq.extract(acq.archive(sources.VIMEO_SEPTUPLET_TEST))
 
 
 def acquire_ucfsports(acq: Acquirer) -> None:
@@ -150,7 +194,7 @@ def acquire_ucfsports(acq: Acquirer) -> None:
             download(remote, path)
     if (acq.root / "ucf_sports_actions" / "ucf action").is_dir():
         return
-    extract(acq.archive(sources.UCF_SPORTS_ZIP), acq.root)
+    acq.extract(acq.archive(sources.UCF_SPORTS_ZIP))
 
 
 def acquire_human36m(acq: Acquirer) -> None:
@@ -184,11 +228,23 @@ ACQUIRERS: dict[str, Callable[[Acquirer], None]] = {
 }
 
 
-def acquire(dataset: str, root: Path, allow_download: bool = True, subset: bool = False, list_path: Path | None = None) -> None:
-    """Make ``dataset``'s raw layout exist under ``root`` (see the module docstring)."""
+def acquire(
+    dataset: str, root: Path, allow_download: bool = True, subset: bool = False, list_path: Path | None = None,
+    splits: tuple[str, ...] | None = None, source: str | None = None, lock: HashLock | None = None,
+) -> None:
+    """Make ``dataset``'s raw layout exist under ``root`` (see the module docstring).
+
+    ``splits``: only what these splits need; ``source``: the source format (default: the one found under
+    ``root``); a format that users place by hand has nothing to acquire.
+    """
+    from data_prep.catalog import choose_format, get_dataset
+
     if dataset not in ACQUIRERS:
         raise KeyError(f"unknown dataset {dataset!r}; choose from {sorted(ACQUIRERS)}")
-    acq = Acquirer(root, allow_download, subset)
+    fmt = choose_format(get_dataset(dataset), Path(root), source)
+    if not fmt.acquirable:
+        return
+    acq = Acquirer(root, allow_download, subset, lock, splits, fmt.name)
     acq.root.mkdir(parents=True, exist_ok=True)
     if dataset == "kitti_a":
         acquire_kitti_a(acq, list_path)

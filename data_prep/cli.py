@@ -21,19 +21,48 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def forget_hash(name: str) -> int:
+    from data_prep.integrity import HashLock
+
+    lock = HashLock()
+    key = Path(name).name  # a path to the archive works as well as its file name
+    previous = lock.forget(key)
+    if previous is None:
+        pinned = ", ".join(lock.names()) or "none"
+        print(f"vpbench prepare: {key} is not pinned in {lock.path} (pinned: {pinned}); nothing changed", file=sys.stderr)
+        return 1
+    print(f"un-pinned {key} (sha256 {previous}) from {lock.path}; the next prepare that uses it checks the archive "
+          "again and pins its new hash")
+    return 0
+
+
 def run_prepare(args: argparse.Namespace) -> int:
     from data_prep.acquire import acquire
     from data_prep.preprocess import prepare
 
+    if args.forget_hash:
+        return forget_hash(args.forget_hash)
+    missing = [flag for flag, value in (("dataset", args.dataset), ("--root", args.root), ("--out", args.out)) if value is None]
+    if missing:
+        print(f"vpbench prepare: {', '.join(missing)} required (or --forget-hash FILE)", file=sys.stderr)
+        return 2
     splits = tuple(args.splits.split(",")) if args.splits else None
     try:
-        acquire(args.dataset, args.root, allow_download=not args.no_download, subset=args.subset, list_path=args.list)
-        manifest = prepare(args.dataset, args.root, args.out, size=args.size, subset=args.subset, splits=splits, list_path=args.list)
+        acquire(args.dataset, args.root, allow_download=not args.no_download, subset=args.subset, list_path=args.list,
+                splits=splits, source=args.source)
+        manifest = prepare(args.dataset, args.root, args.out, size=args.size, subset=args.subset, splits=splits,
+                           list_path=args.list, source=args.source)
     except (DataPrepError, KeyError, ValueError) as err:
-        print(f"vpbench prepare {args.dataset}: {err}", file=sys.stderr)
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"vpbench prepare {args.dataset}: {message}", file=sys.stderr)
         return 2
+    print(f"{args.dataset}: source format {manifest['source']['format']}")  # type: ignore[index]
     for split, info in manifest["splits"].items():  # type: ignore[union-attr]
         print(f"{args.dataset}/{split}: {info['windows']} windows, {info['frames']} frames -> {args.out / split}")
+        dropped = info["dropped_sequences"]
+        if dropped["count"]:
+            shown = ", ".join(dropped["names"][:5]) + (", ..." if dropped["count"] > 5 else "")
+            print(f"{args.dataset}/{split}: {dropped['count']} sequence(s) shorter than one window dropped: {shown}")
     return 0
 
 
@@ -54,14 +83,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from data_prep.catalog import DATASETS
 
     prep = subparsers.add_parser("prepare", help="acquire (download/verify/extract) and preprocess one dataset")
-    prep.add_argument("dataset", choices=sorted(DATASETS))
-    prep.add_argument("--root", type=Path, required=True, help="raw folder (archives and their extracted trees; never modified)")
-    prep.add_argument("--out", type=Path, required=True, help="prepared tree to (re)write")
-    prep.add_argument("--size", type=parse_size, help="HxW overriding the protocol resolution (smoke data); recorded")
+    prep.add_argument("dataset", nargs="?", choices=sorted(DATASETS))
+    prep.add_argument("--root", type=Path, help="raw folder (archives and their extracted trees; only read by preprocessing)")
+    prep.add_argument("--out", type=Path, help="prepared tree to (re)write")
+    formats = sorted({f.name for spec in DATASETS.values() for f in spec.formats})
+    prep.add_argument("--source", choices=formats, help="source format of the raw data (default: the one found under --root)")
+    prep.add_argument("--size", type=parse_size, help="HxW overriding the protocol resolution (explicit resize or a "
+                      "source's own size); recorded")
     prep.add_argument("--subset", action="store_true", help="the input is deliberately a part of the dataset: skip full-set checks")
     prep.add_argument("--splits", help="comma-separated splits (default: all of the dataset's)")
     prep.add_argument("--no-download", action="store_true", help="never download; fail when something is missing")
     prep.add_argument("--list", type=Path, help="KITTI-A window list (default <root>/kitti_a.txt)")
+    prep.add_argument("--forget-hash", metavar="FILE", help="un-pin FILE's trust-on-first-use sha256 and exit")
     prep.set_defaults(func=run_prepare)
 
     smoke = subparsers.add_parser("smoke-data", help="build the mini raw trees of every dataset from the offline clips")

@@ -29,7 +29,7 @@ class RemoteFile:
     name: str  # file name under the raw folder
     url: str | None  # None: login-walled or user-supplied (no URL to fetch from)
     size: int | None = None  # bytes, when published
-    sha256: str | None = None  # when published; otherwise recorded on first download (HashLock)
+    sha256: str | None = None  # when published; otherwise pinned once the archive checked out (HashLock)
     md5: str | None = None  # informative (Cityscapes publishes md5 behind its login)
 
 
@@ -72,7 +72,7 @@ def verify_file(path: Path, remote: RemoteFile, lock: HashLock | None = None) ->
             "The file is corrupt or a different version: delete it and download again."
         )
     if remote.sha256 is None and lock is not None:
-        lock.check_or_record(remote.name, path, digest)
+        lock.check(remote.name, path, digest)  # recording waits until the archive was shown to be whole
     return digest
 
 
@@ -124,10 +124,20 @@ def download(remote: RemoteFile, dest: Path, lock: HashLock | None = None, timeo
             "run the same command again to resume."
         )
     try:
-        verify_file(part, RemoteFile(remote.name, remote.url, expected, remote.sha256), lock)
+        digest = verify_file(part, RemoteFile(remote.name, remote.url, expected, remote.sha256))
     except ChecksumError:
         part.unlink(missing_ok=True)  # a complete but wrong file cannot be resumed into a right one
         raise
+    if remote.sha256 is None and lock is not None:
+        try:
+            lock.check(remote.name, part, digest)
+        except ChecksumError as err:
+            part.unlink(missing_ok=True)
+            raise ChecksumError(
+                f"{remote.url}: the downloaded file's sha256 {digest} differs from {lock.recorded(remote.name)} pinned "
+                f"for {remote.name} in {lock.path}, and was deleted. If the publisher changed the file, run "
+                f"`vpbench prepare --forget-hash {remote.name}` and run again; otherwise the mirror serves a damaged copy."
+            ) from err
     os.replace(part, dest)
     return dest
 

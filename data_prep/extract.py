@@ -12,7 +12,6 @@ import os
 import shutil
 import stat
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -20,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from tqdm import tqdm
 
 from data_prep.errors import MissingInputError, UnsafeArchiveError
+from data_prep.integrity import remove_stale_work, work_folder
 
 MemberFilter = Callable[[str], bool]
 
@@ -71,6 +71,44 @@ def _merge_into(staging: Path, target: Path) -> None:
             os.replace(entry, dest)
 
 
+def verify_archive(archive: Path) -> str:
+    """Open ``archive``, list every member and read every byte back (zip: every CRC checked); return how.
+
+    Only an archive that passes is pinned by the trust-on-first-use lock: a truncated download fails here.
+    """
+    archive = Path(archive)
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                count = len(zf.infolist())
+                bad = zf.testzip()
+            if bad is not None:
+                raise UnsafeArchiveError(f"{archive}: member {bad!r} fails its CRC check (damaged download)")
+            return f"zip opened, {count} members listed, every CRC checked"
+        if tarfile.is_tarfile(archive):
+            count = 0
+            with tarfile.open(archive) as tf:
+                for info in tf:
+                    count += 1
+                    if info.isfile():
+                        src = tf.extractfile(info)
+                        assert src is not None
+                        with src:
+                            while src.read(1 << 20):
+                                pass
+                            if src.tell() != info.size:
+                                raise EOFError(f"member {info.name!r} ends after {src.tell()} of {info.size} bytes")
+            return f"tar opened, {count} members listed and read"
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as err:
+        raise UnsafeArchiveError(
+            f"{archive} is damaged ({err}); nothing was recorded for it. Delete it and download it again."
+        ) from err
+    raise UnsafeArchiveError(
+        f"{archive} is neither a zip nor a tar archive (a truncated or failed download?); nothing was recorded for it. "
+        "Delete it and download it again."
+    )
+
+
 def extract(archive: Path, target: Path, keep: MemberFilter = lambda name: True) -> int:
     """Extract the members of ``archive`` accepted by ``keep`` under ``target``; return how many."""
     archive, target = Path(archive), Path(target)
@@ -78,9 +116,10 @@ def extract(archive: Path, target: Path, keep: MemberFilter = lambda name: True)
         raise MissingInputError(f"archive {archive} does not exist")
     is_zip = zipfile.is_zipfile(archive)
     if not is_zip and not tarfile.is_tarfile(archive):
-        raise UnsafeArchiveError(f"{archive} is neither a zip nor a tar archive (truncated download?)")
+        raise UnsafeArchiveError(f"{archive} is neither a zip nor a tar archive (a truncated download?); delete it and download it again")
     target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", suffix=".partial", dir=target))
+    remove_stale_work(target, archive.name)  # staging of an extraction that was killed
+    staging = work_folder(target, archive.name)
     try:
         if is_zip:
             members = _zip_members(archive, keep)

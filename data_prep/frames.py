@@ -7,6 +7,7 @@ trees here are RGB (the channel order is recorded in every manifest).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -54,3 +55,31 @@ def encode_png(image: np.ndarray) -> bytes:
     if not ok:
         raise CorruptFrameError("cv2.imencode failed to encode a frame as PNG")
     return buffer.tobytes()
+
+
+def decode_video(path: Path) -> Iterator[np.ndarray]:
+    """Every frame of a video file, in order, as RGB ``uint8`` ``[H, W, 3]`` (PyAV, i.e. FFmpeg's decoder)."""
+    import av  # only the video sources need it
+
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise CorruptFrameError(f"{path}: has no video stream; re-extract the archive")
+            stream = container.streams.video[0]
+            stream.thread_type = "NONE"  # frame order and bytes independent of threading
+            for frame in container.decode(stream):
+                count += 1
+                yield frame.to_ndarray(format="rgb24")
+    except FileNotFoundError as err:
+        raise CorruptFrameError(f"{path}: video is missing; the raw tree is incomplete") from err
+    except av.FFmpegError as err:
+        raise CorruptFrameError(f"{path}: cannot be decoded after {count} frames ({err}); re-extract the archive") from err
+    if count == 0:
+        raise CorruptFrameError(f"{path}: no frame could be decoded; re-extract the archive")
+
+
+def decoder_version() -> str:
+    import av
+
+    return f"PyAV {av.__version__} (FFmpeg {'.'.join(map(str, av.library_versions.get('libavcodec', ())))} libavcodec)"

@@ -152,7 +152,8 @@ def build_human36m(root: Path, clips: Clips) -> None:
     for n, prefix in enumerate(videos):
         for k, image in enumerate(clips.cut("carphone_pristine", 5 + 40 * n, 14, 250, 250, x0=0.5)):
             _write(root / "images" / f"{prefix}{1 + 5 * k:06d}.jpg", image)
-    _text(root / "train.txt", [f"E:/datasets/human3.6m/S1/,{videos[0]},1,71", f"E:/datasets/human3.6m/S1/,{videos[1]},11,81"])
+    # as users hold them: OpenSTL's train list (3 fields, paths under images/) and STRPM's test list (4 fields)
+    _text(root / "train.txt", [f"images/{videos[0]},1,71", f"images/{videos[1]},11,81"])
     _text(root / "test.txt", [f"E:/datasets/human3.6m/S1/,{videos[0]},26,96", f"E:/datasets/human3.6m/S1/,{videos[1]},1,71"])
 
 

@@ -1,7 +1,9 @@
 """Where each dataset's archives and lists come from, with the sizes and hashes that are published.
 
-``sha256=None`` means nobody publishes one: the first download that passes the size check records its hash in
-``<raw>/vpbench-hashes.lock.json`` and later runs must match it. Sources: docs/data.md.
+``sha256=None`` means nobody publishes one: once such an archive passed the size check, opened, and had every
+member read back (zip: every CRC checked), its hash is pinned in the project's lock file
+(``data_prep.integrity.HashLock``: ``$VPBENCH_CACHE/hashes.lock.json``) and later runs must match it.
+Sources: docs/data.md.
 """
 
 from __future__ import annotations

@@ -82,3 +82,32 @@ def http_server(payload: bytes, cut_after: int | None = None, honour_range: bool
     finally:
         server.shutdown()
         server.server_close()
+
+
+def tree_digest(root: Path) -> str:
+    """One sha256 over every path (files and folders) and file content under ``root``: "nothing changed"."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(root).rglob("*")):
+        digest.update(str(path.relative_to(root)).encode() + (b"/" if path.is_dir() else b""))
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_video(path: Path, frames: np.ndarray, codec: str = "ffv1") -> Path:
+    """An .avi of RGB ``frames`` (ffv1: lossless, so decoded frames can be compared exactly)."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "bgr0" if codec == "ffv1" else "yuv420p"
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

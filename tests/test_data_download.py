@@ -70,12 +70,14 @@ def test_file_url_and_trust_on_first_use_lock(tmp_path):
     lock = HashLock(tmp_path / "raw" / "lock.json")
     remote = RemoteFile("a.bin", source.as_uri())  # no published size or hash
     download(remote, tmp_path / "raw" / "a.bin", lock)
-    assert lock.recorded("a.bin") == DIGEST
-    # a later file with other content under the same name fails against the recorded hash
+    assert lock.recorded("a.bin") is None  # a download alone pins nothing: the archive must be checked first
+    lock.record("a.bin", tmp_path / "raw" / "a.bin", DIGEST, "checked")
+    # a later file with other content under the same name fails against the pinned hash, and says how to un-pin
     (tmp_path / "raw" / "a.bin").unlink()
     source.write_bytes(PAYLOAD[::-1])
-    with pytest.raises(ChecksumError, match="recorded for 'a.bin'"):
+    with pytest.raises(ChecksumError, match=r"differs from .* pinned for a.bin.*--forget-hash a.bin"):
         download(remote, tmp_path / "raw" / "a.bin", lock)
+    assert not (tmp_path / "raw" / "a.bin").exists() and not (tmp_path / "raw" / "a.bin.part").exists()
 
 
 def test_no_url_and_unreachable_url_say_what_to_do(tmp_path):

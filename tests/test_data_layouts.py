@@ -71,7 +71,7 @@ def test_cityscapes_snippets_and_counts(tmp_path):
 def test_cityscapes_incomplete_snippet_is_named(tmp_path):
     for k in range(29):
         touch(tmp_path / "leftImg8bit_sequence/train/aachen" / f"aachen_000000_{k:06d}_leftImg8bit.png")
-    with pytest.raises(LayoutError, match="aachen: 29 frames"):
+    with pytest.raises(LayoutError, match="snippet aachen_000000 has 29 frames"):
         cityscapes.plan(tmp_path, "train")
 
 
@@ -130,11 +130,11 @@ def test_vimeo_septuplet_motion_subsets(tmp_path):
 def test_ucf101_trainlist(tmp_path):
     touch(tmp_path / ucf101.LIST).write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\nBiking/v_Biking_g01_c01.avi 11\n")
     for video in ("v_ApplyEyeMakeup_g08_c01", "v_Biking_g01_c01"):
-        for k in (1, 2, 10):
+        for k in (1, 2, 3):
             touch(tmp_path / "jpegs_256" / video / f"frame{k:06d}.jpg")
     plan = ucf101.plan(tmp_path)
     assert plan.max_temporal_stride == 5
-    assert [p.name for p in plan.sequences[0].frames] == ["frame000001.jpg", "frame000002.jpg", "frame000010.jpg"]
+    assert [p.name for p in plan.sequences[0].frames] == ["frame000001.jpg", "frame000002.jpg", "frame000003.jpg"]
     check_counts(get_dataset("ucf101"), fake_plan("train", 9537))
     (tmp_path / ucf101.LIST).write_text("Biking/v_Biking_g01_c01 11\n")
     with pytest.raises(LayoutError, match="trainlist01.txt:1"):

@@ -153,10 +153,13 @@ def test_acquire_downloads_a_missing_archive(tmp_path, monkeypatch):
         zf.writestr("vimeo_triplet/tri_testlist.txt", "00001/0001\n")
         zf.writestr("vimeo_triplet/sequences/00001/0001/im1.png", b"x")
     monkeypatch.setattr(sources, "VIMEO_TRIPLET", RemoteFile("vimeo_triplet.zip", served.as_uri()))
+    monkeypatch.setenv("VPBENCH_CACHE", str(tmp_path / "state"))
     root = tmp_path / "raw"
     acquire("vimeo", root)
     assert (root / "vimeo_triplet/sequences/00001/0001/im1.png").exists()
-    assert json.loads((root / "vpbench-hashes.lock.json").read_text())["vimeo_triplet.zip"]["sha256"]
+    entry = json.loads((tmp_path / "state/hashes.lock.json").read_text())["vimeo_triplet.zip"]
+    assert entry["sha256"] == hashlib.sha256(served.read_bytes()).hexdigest() and "CRC" in entry["checked"]
+    assert sorted(p.name for p in root.iterdir()) == ["vimeo_triplet", "vimeo_triplet.zip"]  # no lock in the raw folder
 
 
 def test_login_walled_and_user_supplied_data_say_what_to_place_where(tmp_path):

@@ -46,6 +46,8 @@ def test_builders_write_layouts_the_real_preparation_reads(tmp_path):
     check_protocols(tmp_path / "prepared")
     manifest = json.loads((tmp_path / "prepared/vimeo_septuplet/manifest.json").read_text())
     assert manifest["splits"]["test"]["subsets"] == {"fast": 2, "medium": 1, "slow": 2}
+    human = json.loads((tmp_path / "prepared/human36m/manifest.json").read_text())
+    assert human["source"]["list_formats"] == {"test.txt": "strpm", "train.txt": "openstl"}
     assert TrainClips(tmp_path / "prepared/ucf101", 10, 128)[0].shape == (10, 3, 128, 128)
 
 

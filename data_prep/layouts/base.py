@@ -11,10 +11,14 @@ from data_prep.errors import LayoutError, MissingInputError
 
 @dataclass(frozen=True)
 class SequenceSource:
-    """Frames of one stored sequence (a video, a snippet, a drive camera), in temporal order."""
+    """Frames of one stored sequence (a video, a snippet, a drive camera), in temporal order.
+
+    Either image files (``frames``) or one video file (``video``) whose every frame is decoded in order.
+    """
 
     name: str
     frames: tuple[Path, ...]
+    video: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,7 @@ class WindowSpec:
     window_id: str
     sequence: str
     start: int
-    num_frames: int
+    num_frames: int | None  # None: every frame of the sequence (a video whose length is known once decoded)
     subset: str = ""
 
 
@@ -38,6 +42,10 @@ class SplitPlan:
     max_temporal_stride: int = 1  # >1: training clips sample a random frame stride (UCF101)
     lists: dict[str, Path] = field(default_factory=dict)  # list files used (hashed into the manifest)
     notes: list[str] = field(default_factory=list)
+    #: sequences too short for one window: not stored, counted in the manifest and printed
+    dropped: list[str] = field(default_factory=list)
+    #: format of each list file read, e.g. {"train.txt": "openstl"} (recorded in the manifest)
+    list_formats: dict[str, str] = field(default_factory=dict)
 
 
 def require_dir(path: Path, what: str) -> Path:
@@ -56,9 +64,10 @@ def read_list(path: Path, what: str) -> list[tuple[int, str]]:
     """Non-empty, non-comment lines of a list file with their 1-based line numbers."""
     require_file(path, what)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is not part of line 1
     except UnicodeDecodeError as err:
         raise LayoutError(f"{path}: not a UTF-8 text list ({err})") from err
+    # splitlines() also ends lines at CR LF (lists written on Windows, as STRPM's)
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
 
 
@@ -73,6 +82,35 @@ def natural_key(name: str) -> list[object]:
 def image_files(folder: Path, suffixes: tuple[str, ...] = (".png", ".jpg", ".jpeg")) -> list[Path]:
     """Image files directly in ``folder``, in natural order."""
     return sorted((p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file()), key=lambda p: natural_key(p.name))
+
+
+_FRAME_NUMBER = re.compile(r"^(?P<head>.*?)(?P<digits>\d+)(?P<tail>\D*)$")
+
+
+def check_numbering(frames: list[Path] | tuple[Path, ...], what: str, first: int | None = None, name_tail: str = "") -> None:
+    """Frames must be numbered consecutively (the last digit run of each name); name the first missing one.
+
+    ``first``: the number the sequence must start with (``None``: any). ``name_tail``: a fixed end of every name
+    (before the suffix) that is not part of the numbering (Cityscapes' ``_leftImg8bit``). Taking "the first N
+    sorted files" without this check would silently shift a window past a missing frame.
+    """
+    previous: tuple[str, int, int, str] | None = None  # (head, number, width, tail)
+    for path in frames:
+        stem = path.stem
+        match = _FRAME_NUMBER.match(stem[: len(stem) - len(name_tail)]) if stem.endswith(name_tail) else None
+        if match is None:
+            raise LayoutError(f"{path}: frame name has no frame number ({what})")
+        head, number, width = match["head"], int(match["digits"]), len(match["digits"])
+        tail = match["tail"] + name_tail
+        if previous is not None and (head, tail) != (previous[0], previous[3]):
+            raise LayoutError(f"{path}: does not belong to the sequence of {frames[0].name} ({what})")
+        expected = first if previous is None else previous[1] + 1
+        if expected is not None and number != expected:
+            pad = width if previous is None else previous[2]
+            missing = f"{head}{expected:0{pad}d}{tail}{path.suffix}"
+            found = "" if previous is None else f"after {head}{previous[1]:0{previous[2]}d}{tail}{path.suffix}, "
+            raise LayoutError(f"{path.parent / missing}: frame is missing ({what}; {found}next found: {path.name})")
+        previous = (head, number, width, tail)
 
 
 def sliding_windows(sequence: SequenceSource, length: int, stride: int = 1, subset: str = "") -> list[WindowSpec]:

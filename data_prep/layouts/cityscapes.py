@@ -1,8 +1,14 @@
 """Cityscapes ``leftImg8bit_sequence``: 30-frame snippets, train -> ``train``, val -> ``test``.
 
-Raw layout: ``<root>/leftImg8bit_sequence/{train,val}/<city>/<city>_<seq:06d>_<frame:06d>_leftImg8bit.png``.
-As in the official preparation, a city's files are sorted and cut into consecutive chunks of 30; every chunk
-must be one snippet (same city and sequence number), which catches missing frames.
+Two source formats:
+
+* ``leftImg8bit_sequence`` (the official release): ``<root>/leftImg8bit_sequence/{train,val}/<city>/
+  <city>_<seq:06d>_<frame:06d>_leftImg8bit.png`` at 2048x1024. The official preparation sorts a city's files and
+  cuts them into chunks of 30; here files are grouped by (city, sequence) and each group must hold 30
+  consecutively numbered frames, which gives the same snippets on a complete tree and names the first missing
+  frame on an incomplete one. Only the split(s) asked for are read (the test split needs only ``val/``).
+* ``dmvfn_test`` (the test split distributed with the official code, made by its ``prepare_city.py``):
+  ``<root>/[cityscapes/]test/<n:06d>/<k:010d>.png``, 500 folders of frames already at 1024x512.
 """
 
 from __future__ import annotations
@@ -10,38 +16,40 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.errors import LayoutError
-from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, require_dir
+from data_prep.errors import LayoutError, MissingInputError
+from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, check_numbering, image_files, require_dir
 
 SNIPPET_LENGTH = 30
 #: frames of each test snippet that are kept: the official loader reads the first 14 (4 context + 10 of FVS)
 TEST_FRAMES = 14
 RAW_SPLIT = {"train": "train", "test": "val"}
 _NAME = re.compile(r"^(?P<city>[a-z_]+)_(?P<seq>\d{6})_(?P<frame>\d{6})_leftImg8bit\.png$")
+#: where the distributed test split may sit under --root (the official README writes both spellings)
+DMVFN_TEST_DIRS = ("test", "cityscapes/test", "Cityscapes/test")
+_FOLDER = re.compile(r"^\d+$")
 
 
 def snippets(split_dir: Path) -> list[SequenceSource]:
     result = []
     for city_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
-        files = sorted(p for p in city_dir.iterdir() if p.name.endswith("_leftImg8bit.png"))
-        if len(files) % SNIPPET_LENGTH:
-            raise LayoutError(
-                f"{city_dir}: {len(files)} frames, not a multiple of {SNIPPET_LENGTH}; a snippet is incomplete "
-                "(re-extract leftImg8bit_sequence for this city)"
-            )
-        for start in range(0, len(files), SNIPPET_LENGTH):
-            chunk = files[start : start + SNIPPET_LENGTH]
-            keys = set()
-            for path in chunk:
-                match = _NAME.match(path.name)
-                if match is None:
-                    raise LayoutError(f"{path}: unexpected file name (want <city>_<seq>_<frame>_leftImg8bit.png)")
-                keys.add((match["city"], match["seq"]))
-            if len(keys) != 1:
-                raise LayoutError(f"{city_dir}: frames {chunk[0].name} .. {chunk[-1].name} span several snippets; a frame is missing")
-            first = _NAME.match(chunk[0].name)
+        groups: dict[str, list[Path]] = {}
+        for path in sorted(city_dir.iterdir()):
+            if not path.name.endswith("_leftImg8bit.png"):
+                continue
+            match = _NAME.match(path.name)
+            if match is None:
+                raise LayoutError(f"{path}: unexpected file name (want <city>_<seq>_<frame>_leftImg8bit.png)")
+            groups.setdefault(f"{match['city']}_{match['seq']}", []).append(path)
+        for key, frames in groups.items():
+            check_numbering(frames, f"Cityscapes snippet {key}", name_tail="_leftImg8bit")
+            if len(frames) != SNIPPET_LENGTH:
+                raise LayoutError(
+                    f"{city_dir}: snippet {key} has {len(frames)} frames ({frames[0].name} .. {frames[-1].name}), "
+                    f"not {SNIPPET_LENGTH}; re-extract leftImg8bit_sequence for this city"
+                )
+            first = _NAME.match(frames[0].name)
             assert first is not None
-            result.append(SequenceSource(f"{first['city']}_{first['seq']}_{first['frame']}", tuple(chunk)))
+            result.append(SequenceSource(f"{first['city']}_{first['seq']}_{first['frame']}", tuple(frames)))
     return result
 
 
@@ -51,4 +59,43 @@ def plan(root: Path, split: str) -> SplitPlan:
     if split == "test":  # only the frames the evaluation reads are stored
         sequences = [SequenceSource(s.name, s.frames[:TEST_FRAMES]) for s in sequences]
     windows = [WindowSpec(s.name, s.name, 0, len(s.frames)) for s in sequences]
+    return SplitPlan(split, sequences, windows)
+
+
+def find_dmvfn_test(root: Path) -> Path | None:
+    return next((root / d for d in DMVFN_TEST_DIRS if (root / d).is_dir()), None)
+
+
+def numbered_folders(base: Path, what: str) -> list[Path]:
+    """The ``<n>`` folders of an official prepared split, checked to be numbered 0, 1, 2, ... without a gap."""
+    folders = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: p.name)
+    if not folders:
+        raise LayoutError(f"{base}: no clip folders ({what})")
+    for path in folders:
+        if not _FOLDER.match(path.name):
+            raise LayoutError(f"{path}: unexpected folder name ({what} has folders named 000000, 000001, ...)")
+    check_numbering(folders, what, first=0)
+    return folders
+
+
+def clip_frames(folder: Path, count: int, what: str, first: int | None = 0) -> tuple[Path, ...]:
+    """The first ``count`` sorted frames of a clip folder (as the official loaders read them), checked."""
+    frames = image_files(folder, (".png", ".jpg", ".jpeg"))
+    check_numbering(frames, what, first=first)
+    if len(frames) < count:
+        raise LayoutError(f"{folder}: {len(frames)} frames, the protocol reads {count} ({what})")
+    return tuple(frames[:count])
+
+
+def plan_dmvfn_test(root: Path, split: str = "test") -> SplitPlan:
+    if split != "test":
+        raise LayoutError("the distributed Cityscapes test split holds only the 'test' split")
+    base = find_dmvfn_test(root)
+    if base is None:
+        raise MissingInputError(f"no distributed Cityscapes test split under {root} (expected {root}/cityscapes/test/<n>/)")
+    sequences = [
+        SequenceSource(f"test_{f.name}", clip_frames(f, TEST_FRAMES, f"Cityscapes test clip {f.name}"))
+        for f in numbered_folders(base, "the distributed Cityscapes test split")
+    ]
+    windows = [WindowSpec(s.name, s.name, 0, TEST_FRAMES) for s in sequences]
     return SplitPlan(split, sequences, windows)

@@ -2,69 +2,101 @@
 
 Raw layout (placed by the user, who holds a Human3.6M licence): frames named
 ``<S>_<Action>.<camera>_<frame:06d>.jpg`` in ``<root>/images/`` (or ``<root>/<S>/images/`` or ``<root>/<S>/``)
-and the lists ``<root>/{train,test}.txt`` with lines ``<dir>,<S>_<Action>.<camera>_,<begin>,<end>`` (STRPM or
-OpenSTL). A window is frames ``begin, begin+5, ..., begin+35``.
+and the lists ``<root>/{train,test}.txt`` in either published format:
+
+* STRPM, 4 fields: ``<dir>,<S>_<Action>.<camera>_,<begin>,<end>`` (``<dir>`` is the authors' own path, ignored);
+* OpenSTL (``tools/prepare_data/meta/human``), 3 fields: ``images/<S>_<Action>.<camera>_,<begin>,<end>``, the
+  path relative to the data root.
+
+A window is frames ``begin, begin+5, ..., begin+35``. The frames must be at the protocol's 1024x1024 unless an
+explicit ``--size`` is given (OpenSTL users often hold a 256x256 copy; it is never upsampled silently).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from data_prep.errors import LayoutError, MissingInputError
 from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, read_list
 
 WINDOW = 8
 FRAME_STEP = 5
+LIST_FORMATS = {4: "strpm", 3: "openstl"}
 
 
-def parse_entry(list_path: Path, number: int, line: str) -> tuple[str, int]:
-    parts = line.split(",")
+def parse_entry(list_path: Path, number: int, line: str) -> tuple[str, str, int]:
+    """``(folder relative to the root or "", prefix, begin)`` of one list line of either format."""
+    parts = [p.strip() for p in line.split(",")]
     try:
-        if len(parts) != 4:
+        if len(parts) == 4:
+            folder, prefix, begin, end = "", parts[1], int(parts[2]), int(parts[3])
+        elif len(parts) == 3:
+            path = PurePosixPath(parts[0].replace("\\", "/"))
+            if path.is_absolute() or ".." in path.parts:
+                raise ValueError
+            folder, prefix, begin, end = str(path.parent) if str(path.parent) != "." else "", path.name, int(parts[1]), int(parts[2])
+        else:
             raise ValueError
-        prefix, begin, end = parts[1], int(parts[2]), int(parts[3])
     except ValueError as err:
-        raise LayoutError(f"{list_path}:{number}: expected '<dir>,<S>_<Action>.<cam>_,<begin>,<end>', got {line!r}") from err
+        raise LayoutError(
+            f"{list_path}:{number}: expected '<dir>,<S>_<Action>.<cam>_,<begin>,<end>' (STRPM) or "
+            f"'images/<S>_<Action>.<cam>_,<begin>,<end>' (OpenSTL), got {line!r}"
+        ) from err
     if not prefix.endswith("_") or "_" not in prefix[:-1]:
         raise LayoutError(f"{list_path}:{number}: {prefix!r} is not a '<S>_<Action>.<cam>_' prefix")
     if end - begin < FRAME_STEP * (WINDOW - 1):
         raise LayoutError(f"{list_path}:{number}: window {begin}..{end} is shorter than {WINDOW} frames at step {FRAME_STEP}")
-    return prefix, begin
+    return folder, prefix, begin
 
 
-def frame_folder(root: Path, prefix: str) -> Path:
+def list_format(list_path: Path, lines: list[tuple[int, str]]) -> str:
+    """``strpm`` or ``openstl``; a list mixing both is refused (it was edited by hand)."""
+    counts = {len(line.split(",")) for _, line in lines}
+    if len(counts) > 1:
+        raise LayoutError(f"{list_path}: mixes lines of {sorted(counts)} fields; use the published list as it is")
+    return LIST_FORMATS.get(counts.pop(), "unknown") if counts else "empty"
+
+
+def frame_folder(root: Path, listed: str, prefix: str) -> Path:
     subject = prefix.split("_", 1)[0]
-    for folder in (root / "images", root / subject / "images", root / subject):
+    candidates = ([root / listed] if listed else []) + [root / "images", root / subject / "images", root / subject]
+    for folder in candidates:
         if folder.is_dir() and any(folder.glob(f"{prefix}*.jpg")):
             return folder
     raise MissingInputError(
-        f"no frames {prefix}<frame:06d>.jpg under {root}/images (or {root}/{subject}/images): place the Human3.6M "
-        "frames there (see docs/data.md)"
+        f"no frames {prefix}<frame:06d>.jpg under {candidates[0]} (nor {root}/images, {root}/{subject}/images): place "
+        "the Human3.6M frames there (see docs/data.md)"
     )
 
 
 def plan(root: Path, split: str) -> SplitPlan:
     list_path = root / f"{split}.txt"
-    entries = [parse_entry(list_path, n, line) for n, line in read_list(list_path, f"Human3.6M {split} list")]
+    lines = read_list(list_path, f"Human3.6M {split} list")
+    fmt = list_format(list_path, lines)
+    entries = [parse_entry(list_path, n, line) for n, line in lines]
     # One stored sequence per (video, frame phase): the union of its windows' frames in order, so that every
     # window is a contiguous run of stored frames and frames shared by overlapping windows are stored once.
-    needed: dict[tuple[str, int], set[int]] = {}
-    for prefix, begin in entries:
-        needed.setdefault((prefix, begin % FRAME_STEP), set()).update(begin + FRAME_STEP * j for j in range(WINDOW))
+    needed: dict[tuple[str, str, int], set[int]] = {}
+    for folder, prefix, begin in entries:
+        needed.setdefault((folder, prefix, begin % FRAME_STEP), set()).update(begin + FRAME_STEP * j for j in range(WINDOW))
     sequences, position = [], {}
-    folders: dict[str, Path] = {}
-    for (prefix, phase), numbers in sorted(needed.items()):
-        folder = folders.setdefault(prefix, frame_folder(root, prefix))
+    folders: dict[tuple[str, str], Path] = {}
+    for (listed, prefix, phase), numbers in sorted(needed.items()):
+        folder = folders.setdefault((listed, prefix), frame_folder(root, listed, prefix))
         ordered = sorted(numbers)
         name = f"{prefix.rstrip('_')}_p{phase}"
-        sequences.append(SequenceSource(name, tuple(folder / f"{prefix}{k:06d}.jpg" for k in ordered)))
+        frames = tuple(folder / f"{prefix}{k:06d}.jpg" for k in ordered)
+        missing = next((f for f in frames if not f.is_file()), None)
+        if missing is not None:
+            raise MissingInputError(f"{missing}: frame is missing (a window of {list_path} needs it)")
+        sequences.append(SequenceSource(name, frames))
         position[name] = {k: i for i, k in enumerate(ordered)}
     windows, seen = [], set()
-    for prefix, begin in entries:
+    for _, prefix, begin in entries:
         name = f"{prefix.rstrip('_')}_p{begin % FRAME_STEP}"
         window_id = f"{prefix.rstrip('_')}_{begin:06d}"
         if window_id in seen:
             raise LayoutError(f"{list_path}: window {prefix},{begin} is listed twice")
         seen.add(window_id)
         windows.append(WindowSpec(window_id, name, position[name][begin], WINDOW))
-    return SplitPlan(split, sequences, windows, lists={f"{split}.txt": list_path})
+    return SplitPlan(split, sequences, windows, lists={f"{split}.txt": list_path}, list_formats={f"{split}.txt": fmt})

@@ -3,14 +3,18 @@
 Raw layout: ``<root>/<date>/<date>_drive_<nnnn>_sync/image_0{2,3}/data/%010d.png``.
 Train uses ``image_02`` and ``image_03`` of the 24 training drives (13,500 windows), test ``image_02`` of the
 4 test drives (1,337 windows).
+
+Second source format, ``dmvfn_test``: the test split distributed with the official code (its ``prepare_kitti.py``
+output), ``<root>/[KITTI/]test/<n:06d>/<k:010d>.png``, 1,337 folders of 9 frames already at 832x256.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from data_prep.errors import LayoutError
-from data_prep.layouts.base import SequenceSource, SplitPlan, require_dir, sliding_windows
+from data_prep.errors import LayoutError, MissingInputError
+from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, check_numbering, require_dir, sliding_windows
+from data_prep.layouts.cityscapes import clip_frames, numbered_folders
 
 WINDOW = 9
 TRAIN_DRIVES = tuple(
@@ -37,9 +41,7 @@ def drive_dir(root: Path, drive: str) -> Path:
 def camera_frames(root: Path, drive: str, camera: str, check_count: bool) -> SequenceSource:
     folder = require_dir(drive_dir(root, drive) / camera / "data", f"KITTI {drive} {camera} (extract {drive}.zip)")
     frames = sorted(folder.glob("*.png"))
-    for position, path in enumerate(frames):
-        if path.stem != f"{position:010d}":
-            raise LayoutError(f"{folder}: expected frame {position:010d}.png, found {path.name}; a frame is missing")
+    check_numbering(frames, f"KITTI {drive} {camera}; re-extract {drive}.zip", first=0)
     expected = FRAMES_PER_DRIVE.get(drive)
     if check_count and expected is not None and len(frames) != expected:
         raise LayoutError(f"{folder}: {len(frames)} frames, the synced drive has {expected}; re-extract {drive}.zip")
@@ -50,10 +52,33 @@ def plan(root: Path, split: str, drives: tuple[str, ...] | None = None, check_co
     chosen = drives if drives is not None else (TRAIN_DRIVES if split == "train" else TEST_DRIVES)
     sequences = [camera_frames(root, d, cam, check_count) for d in chosen for cam in CAMERAS[split]]
     windows = [w for s in sequences for w in sliding_windows(s, WINDOW)]
-    return SplitPlan(split, sequences, windows)
+    dropped = [s.name for s in sequences if len(s.frames) < WINDOW]
+    kept = [s for s in sequences if len(s.frames) >= WINDOW]
+    return SplitPlan(split, kept, windows, dropped=dropped)
 
 
 def present_drives(root: Path, split: str) -> tuple[str, ...]:
     """The split's drives found under ``root`` (a declared subset may lack some)."""
     wanted = TRAIN_DRIVES if split == "train" else TEST_DRIVES
     return tuple(d for d in wanted if drive_dir(root, d).is_dir())
+
+
+DMVFN_TEST_DIRS = ("test", "KITTI/test", "kitti/test")
+
+
+def find_dmvfn_test(root: Path) -> Path | None:
+    return next((root / d for d in DMVFN_TEST_DIRS if (root / d).is_dir()), None)
+
+
+def plan_dmvfn_test(root: Path, split: str = "test") -> SplitPlan:
+    if split != "test":
+        raise LayoutError("the distributed KITTI test split holds only the 'test' split")
+    base = find_dmvfn_test(root)
+    if base is None:
+        raise MissingInputError(f"no distributed KITTI test split under {root} (expected {root}/KITTI/test/<n>/)")
+    sequences = [
+        SequenceSource(f"test_{f.name}", clip_frames(f, WINDOW, f"KITTI test window {f.name}"))
+        for f in numbered_folders(base, "the distributed KITTI test split")
+    ]
+    windows = [WindowSpec(s.name, s.name, 0, WINDOW) for s in sequences]
+    return SplitPlan(split, sequences, windows)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from data_prep.errors import LayoutError
-from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, image_files, read_list, require_dir
+from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, check_numbering, image_files, read_list, require_dir
 
 WINDOW = 10
 VIDEO_ROOT = Path("ucf_sports_actions") / "ucf action"
@@ -37,6 +37,7 @@ def video_frames(root: Path, action: str, video: str) -> tuple[Path, ...]:
         frames = image_files(folder / "jpeg", (".jpg", ".jpeg", ".png"))
     if not frames:
         raise LayoutError(f"{folder}: no frames found")
+    check_numbering(frames, f"UCF Sports {action}/{video}; re-extract ucf_sports_actions.zip")
     return tuple(frames)
 
 

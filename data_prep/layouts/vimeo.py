@@ -4,6 +4,11 @@ Triplets: ``<root>/vimeo_triplet/sequences/<nnnnn>/<nnnn>/im{1,2,3}.png`` with `
 ``tri_testlist.txt`` beside ``sequences``. Septuplets: ``<root>/vimeo_septuplet/sequences/.../im{1..7}.png``
 (``vimeo_test_clean`` is accepted as the folder name) with the motion lists ``<root>/meta_info/
 {fast,medium,slow}_testset.txt`` of Zooming Slow-Mo (ids such as ``00001/0625``).
+
+Second triplet format, ``vimeo_interp_test`` (test split only): ``<root>/vimeo_interp_test/target/<nnnnn>/<nnnn>/``
+as read by the official test loader. The distributed copy is read with im1, im2, im3 in each target clip; the
+1.7 GB ``vimeo_interp_test.zip`` of TOFlow keeps im2 in ``target/`` and im1, im3 in ``input/``, which are taken
+from there. Clips are all the ``<nnnnn>/<nnnn>`` folders of ``target/`` (3,782 in the full set).
 """
 
 from __future__ import annotations
@@ -73,3 +78,30 @@ def plan_septuplets(root: Path, split: str = "test") -> SplitPlan:
     if len({w.window_id for w in windows}) != len(windows):
         raise LayoutError(f"{root / 'meta_info'}: a clip id appears in more than one motion list")
     return SplitPlan(split, list(sequences.values()), windows, lists=lists)
+
+
+INTERP_TEST = "vimeo_interp_test"
+
+
+def plan_interp_test(root: Path, split: str = "test") -> SplitPlan:
+    if split != "test":
+        raise LayoutError("vimeo_interp_test holds only the 'test' split")
+    base = require_dir(root / INTERP_TEST / "target", "Vimeo-90K interpolation test set (vimeo_interp_test/target)")
+    sequences = []
+    for seq_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        for clip_dir in sorted(p for p in seq_dir.iterdir() if p.is_dir()):
+            clip = f"{seq_dir.name}/{clip_dir.name}"
+            if not _CLIP_ID.match(clip):
+                raise LayoutError(f"{clip_dir}: expected clip folders like target/00001/0001")
+            frames = []
+            for k in (1, 2, 3):
+                candidates = (clip_dir / f"im{k}.png", root / INTERP_TEST / "input" / clip / f"im{k}.png")
+                found = next((c for c in candidates if c.is_file()), None)
+                if found is None:
+                    raise MissingInputError(f"{candidates[0]} is missing (clip {clip}; looked in target/ and input/)")
+                frames.append(found)
+            sequences.append(SequenceSource(clip.replace("/", "_"), tuple(frames)))
+    if not sequences:
+        raise LayoutError(f"{base}: no clip folders <nnnnn>/<nnnn>")
+    windows = [WindowSpec(s.name, s.name, 0, 3) for s in sequences]
+    return SplitPlan(split, sequences, windows)
