@@ -72,7 +72,10 @@ def test_compare_plans_the_method_and_its_baselines_whatever_select_says(tmp_pat
     table = plan.compare_plan()
     assert [g["protocol"] for g in table["groups"]] == ["kitti"]
     assert [row["variant"] for row in table["rows"]][:5] == [name, "dmvfn", "dvf", "prednet", "copy_last"]
-    assert plan.compare_files() == [f"{tmp_path}/reports/compare/{name}.{ext}" for ext in ("md", "csv", "tex")]
+    assert plan.compare_files() == [
+        *[f"{tmp_path}/reports/compare/{name}.{ext}" for ext in ("md", "csv", "tex")],
+        *[f"{tmp_path}/reports/compare/{name}-steps-kitti.{ext}" for ext in ("png", "pdf")],
+    ]
     # The baselines' files are the paper tables' own: the same paths Table 1 reads.
     assert set(plan.table_inputs("table1")) & set(plan.compare_inputs())
 
@@ -128,7 +131,8 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path) -> None:
     written: dict[str, pd.DataFrame] = {}
     for row in table["rows"]:
         cell = row["cells"]["kitti"]
-        written[cell["experiment"]] = write_scores(Path(cell["scores"]), cell["experiment"], "kitti", rng)
+        (scores,) = cell["scores"]  # one training seed per variant in this configuration
+        written[cell["experiment"]] = write_scores(Path(scores), cell["experiment"], "kitti", rng)
         Path(cell["complexity"]).parent.mkdir(parents=True, exist_ok=True)
         Path(cell["complexity"]).write_text(json.dumps({"params": 2_500_000, "gflops": {"paper_convention": 1.5}}))
     files = render_table(table, tmp_path / "out")
@@ -147,7 +151,13 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path) -> None:
         mine = scores[(scores.metric == record.metric) & (scores.step <= record.horizon)]
         per_seed = mine.groupby(["seed", "clip_id"])["value"].mean().groupby("seed").mean()
         assert record.reproduced == pytest.approx(100 * per_seed.mean())
+        assert record.lo <= record.reproduced <= record.hi
         assert record.score_files == plan.score_file(record.experiment, "kitti")
+        if record.variant == table["compared"]:
+            assert record.verdict == ""
+        else:  # every baseline cell carries the compared method's paired difference and a verdict
+            assert record.compared_with == table["compared"] and record.verdict
+            assert record.difference_lo <= record.difference <= record.difference_hi
         assert math.isnan(record.paper)
     markdown = files[0].read_text()
     assert "| example_residual | reproduced (retrained), not in paper |" in markdown

@@ -1,7 +1,7 @@
 """End to end: `snakemake compare` on the example plugin (module path) on smoke KITTI, every cell traceable.
 
 Slow: prepares the smoke KITTI subset, trains the example, DMVFN, DVF and PredNet for a few steps, writes the
-official-format stand-in from that DMVFN and evaluates everything on one clip.
+official-format stand-in from that DMVFN and evaluates everything on two clips.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     config["paths"] = {key: str(tmp / key) for key in ("raw", "prepared", "results", "reports")}
     config["select"] = {"variants": ["copy_last"], "configurations": ["kitti"]}
     config["recipes"]["smoke"].update(max_steps=3, checkpoint_every=3, log_every=1, max_clips=2)
-    config["evaluation"].update(routing_seeds=[0], max_clips=1)
+    config["evaluation"].update(routing_seeds=[0], max_clips=2)  # two clips: the smallest set with an interval
     path = tmp / "compare.yaml"
     path.write_text(yaml.safe_dump(config))
     # Tests cannot pip-install the plugin: the module path plus PYTHONPATH is the same factory its entry point names.
@@ -53,6 +53,20 @@ def test_the_table_is_written_in_three_formats(compared: Plan) -> None:
     markdown = Path(compared.compare_files()[0]).read_text()
     for label in (NAME, "DMVFN", "DVF", "PredNet", "Copy last frame", "official"):
         assert label in markdown
+
+
+def test_every_baseline_cell_gets_a_paired_interval_and_a_verdict(compared: Plan) -> None:
+    cells = pd.read_csv(compared.compare_files()[1], keep_default_na=False)
+    scored = cells[cells["metric"].isin(["ms_ssim", "lpips"])]
+    baselines = scored[scored["variant"] != NAME]
+    assert set(baselines["verdict"]) <= {"better", "worse", "not distinguishable"} and len(baselines)
+    assert (baselines["compared_with"] == NAME).all()
+    for cell in baselines.itertuples():
+        assert float(cell.difference_lo) <= float(cell.difference) <= float(cell.difference_hi)
+    assert (scored[scored["variant"] == NAME]["verdict"] == "").all()
+    figures = [Path(p) for p in compared.compare_files() if "-steps-" in p]
+    assert [p.name for p in figures] == [f"{NAME}-steps-kitti.png", f"{NAME}-steps-kitti.pdf"]
+    assert all(p.stat().st_size > 0 for p in figures)
 
 
 def test_every_cell_traces_back_to_a_score_or_complexity_file(compared: Plan) -> None:

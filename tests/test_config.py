@@ -142,8 +142,18 @@ def test_smoke_config_is_a_reduction_of_the_full_one() -> None:
     smoke = Plan.from_files(["config/smoke.yaml"], root=ROOT)
     full = Plan.from_files(["config/config.yaml"], root=ROOT)
     assert set(smoke.tables) == set(full.tables) and set(smoke.figures) == set(full.figures)
-    assert set(smoke.experiments) < set(full.experiments)
+    # ... apart from the extra training seeds the smoke run exercises (config/smoke.yaml: training_seeds)
+    extra_seeds = {e.id for e in smoke.experiments.values() if e.seed != smoke.config["seed"]}
+    assert extra_seeds and all(smoke.get(e).variant in smoke.config["training_seeds"] for e in extra_seeds)
+    assert set(smoke.experiments) - extra_seeds < set(full.experiments)
     assert all(e.recipe in (None, "smoke") for e in smoke.experiments.values())
+
+
+def test_training_seeds_name_known_variants(tmp_path: Path) -> None:
+    config = load_config([ROOT / "config/smoke.yaml"])
+    config["training_seeds"] = {"dmvfn-routing_nope": [1, 2]}
+    with pytest.raises(ConfigError, match="training_seeds: unknown variant 'dmvfn-routing_nope'"):
+        Plan(config, root=ROOT)
 
 
 def test_gpu_hours_follow_the_written_assumptions(full: Plan) -> None:

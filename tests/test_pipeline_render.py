@@ -114,11 +114,12 @@ def test_every_reproduced_cell_traces_back_to_its_score_file(world, tmp_path: Pa
         cells = pd.read_csv(tmp_path / f"{table}.csv", keep_default_na=False)
         reproduced = cells[cells["reproduced"] != ""]
         for cell in reproduced.itertuples():
-            source_file = cell.complexity_file if cell.metric == "gflops" else cell.score_files
-            assert source_file and Path(source_file).is_file(), (table, cell)
-            assert cell.experiment in source_file
+            # score_files lists every training seed's file, ";"-separated; the first is the cell's experiment's
+            files = [cell.complexity_file] if cell.metric == "gflops" else cell.score_files.split(";")
+            assert all(f and Path(f).is_file() for f in files), (table, cell)
+            assert cell.experiment in files[0]
             if cell.metric != "gflops":
-                scores = pd.read_parquet(source_file)
+                scores = pd.read_parquet(files[0])
                 assert cell.experiment in set(scores["experiment"])
 
 
@@ -132,7 +133,7 @@ def test_usage_table_counts_routing_decisions(world) -> None:
 def test_missing_score_file_is_named(world, tmp_path: Path) -> None:
     plan, _ = world
     table = plan.table_plan("table5")
-    table["rows"][1]["cells"]["kitti"]["scores"] = str(tmp_path / "gone.parquet")
+    table["rows"][1]["cells"]["kitti"]["scores"] = [str(tmp_path / "gone.parquet")]
     with pytest.raises(TableError, match="gone.parquet"):
         build_table(table, ROOT)
 
@@ -162,3 +163,27 @@ def test_flow_colours_encode_direction() -> None:
     assert not np.allclose(right, left)
     assert np.allclose(still, 1.0)  # no motion is white
     assert math.isclose(float(right.max()), 1.0)
+
+
+def test_cells_of_a_variant_trained_with_several_seeds_pool_every_seed(world, tmp_path: Path) -> None:
+    plan, _ = world
+    seeds = plan.training_seeds("dmvfn-routing_none")
+    assert len(seeds) == 2  # config/smoke.yaml: training_seeds
+    cells = build_table(plan.table_plan("table1"), ROOT).cells
+    pooled = cells[(cells["variant"] == "dmvfn-routing_none") & (cells["protocol"] == "kitti") & (cells["metric"] == "ms_ssim")]
+    assert not pooled.empty and (pooled["n_train_seeds"] == 2).all()
+    for record in pooled.itertuples():
+        assert record.score_files.split(";") == [plan.score_file(e, "kitti") for e in
+                                                 ("dmvfn-routing_none-kitti", "dmvfn-routing_none-kitti-seed1235")]
+        assert "2 training seeds" in record.interval_covers
+        # identical synthetic values on every clip and seed: the interval collapses onto the mean
+        assert record.lo == pytest.approx(record.reproduced) == pytest.approx(record.hi)
+
+
+def test_delta_lines_mark_consistency_with_the_paper(world, tmp_path: Path) -> None:
+    plan, _ = world
+    result = build_table(plan.table_plan("table1"), ROOT)
+    marks = set(result.cells["consistency"].dropna())
+    assert marks <= {"consistent", "above", "below"} and marks
+    markdown = render_table(plan.table_plan("table1"), tmp_path, ROOT)[0].read_text()
+    assert "95% interval" in markdown and ("↑" in markdown or "↓" in markdown or "≈" in markdown)

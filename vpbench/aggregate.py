@@ -136,6 +136,30 @@ def block_usage(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).astype({"block": "int64", "usage_rate": "float64"})
 
 
+def per_clip_usage(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (experiment, routing seed, clip, block): the fraction of that clip's steps that ran the block.
+
+    The mean over clips equals :func:`block_usage` (every clip of a protocol has the same number of steps); the
+    per-clip values are what an interval over clips is computed from. Columns:
+    ``experiment, seed, clip_id, block, usage_rate``.
+    """
+    decisions = _routing_decisions(df)
+    columns = ["experiment", "seed", "clip_id", "block", "usage_rate"]
+    if decisions.empty:
+        return pd.DataFrame(columns=columns)
+    lengths = decisions["active_blocks"].str.len().unique()
+    if len(lengths) != 1:
+        raise AggregationError(f"active_blocks strings differ in length {sorted(lengths)}; one method must have one block count")
+    bits = pd.DataFrame(
+        np.array([[c == "1" for c in s] for s in decisions["active_blocks"]], dtype=np.float64),
+        index=pd.MultiIndex.from_frame(decisions[["experiment", "seed", "clip_id"]]),
+    )
+    rates = bits.groupby(level=["experiment", "seed", "clip_id"], sort=True).mean()
+    rates.columns.name = "block"
+    out = rates.stack().rename("usage_rate").reset_index()
+    return out[columns].astype({"block": "int64", "usage_rate": "float64"})
+
+
 def expected_gflops(
     usage_rates: Sequence[float] | Mapping[int, float] | np.ndarray,
     per_block_gflops: Sequence[float] | np.ndarray,

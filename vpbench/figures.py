@@ -28,7 +28,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from vpbench.aggregate import block_usage  # noqa: E402
+from vpbench.metrics import HIGHER_IS_BETTER  # noqa: E402
 from vpbench.tables import (  # noqa: E402
+    METRIC_LABEL,
     PAPER_SCALE,
     TableError,
     atomic_write,
@@ -146,7 +148,11 @@ def figure_beta(plan: Mapping[str, Any], base: Path) -> plt.Figure:
             frame = cells[(cells["protocol"] == protocol) & (cells["metric"] == quantity)]
             ax.plot(betas, frame["paper"].to_numpy(), "s--", color="tab:gray", label="DMVFN, paper")
             if frame["reproduced"].notna().any():
-                ax.plot(betas, frame["reproduced"].to_numpy(), "o-", color="tab:red", label="DMVFN, reproduced")
+                reproduced = frame["reproduced"].to_numpy()
+                ax.plot(betas, reproduced, "o-", color="tab:red", label="DMVFN, reproduced (95% interval)")
+                lo, hi = frame["lo"].to_numpy(dtype=float), frame["hi"].to_numpy(dtype=float)
+                if np.isfinite(lo).all() and np.isfinite(hi).all() and (hi > lo).any():
+                    ax.fill_between(betas, lo, hi, color="tab:red", alpha=0.15, linewidth=0)
             if reference is not None and not math.isnan(reference[quantity]):
                 ax.axhline(reference[quantity], color="tab:blue", linestyle=":", label="w/o routing, reproduced")
             ax.set_xlabel("β (inference)")
@@ -162,8 +168,8 @@ def _reference_values(cell: Mapping[str, Any], protocol: str, horizon: int, base
     from vpbench.aggregate import aggregate_scores
     from vpbench.tables import counted_gflops
 
-    scores = read_scores([cell["scores"]], base)
-    scores = scores[(scores["experiment"] == cell["experiment"]) & (scores["protocol"] == protocol)]
+    scores = read_scores(cell["scores"], base)
+    scores = scores[scores["experiment"].isin(cell["experiments"]) & (scores["protocol"] == protocol)]
     aggregated = aggregate_scores(scores, horizons=(horizon,))
     hit = aggregated[aggregated["metric"] == "ms_ssim"]
     value = float(hit["mean"].iloc[0]) * PAPER_SCALE["ms_ssim"] if len(hit) else math.nan
@@ -182,8 +188,8 @@ def usage_rates(cells: Mapping[str, Mapping[str, Any] | None], base: Path) -> di
         if not cell:
             rates[label] = None
             continue
-        scores = read_scores([cell["scores"]], base)
-        usage = block_usage(scores[scores["experiment"] == cell["experiment"]])
+        scores = read_scores(cell["scores"], base)
+        usage = block_usage(scores[scores["experiment"].isin(cell["experiments"])])
         rates[label] = usage.sort_values("block")["usage_rate"].to_numpy(dtype=float) if len(usage) else None
     return rates
 
@@ -330,6 +336,54 @@ FIGURES = {
 }
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# snakemake compare: per-step differences
+
+
+def figure_compare_steps(plan: Mapping[str, Any], protocol: str, base: Path) -> plt.Figure:
+    """Compared method minus each baseline per predicted frame (t+1..t+K, not cumulative), with 95% bands."""
+    from vpbench.comparison import ComparisonError, step_differences
+
+    try:
+        frame = step_differences(plan, protocol, base)
+    except ComparisonError as err:
+        raise FigureError(str(err)) from None
+    metrics = [m for m in next(g for g in plan["groups"] if g["protocol"] == protocol)["metrics"]]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False)
+    compared = plan["rows"][0].get("label", plan["compared"])
+    for ax, metric in zip(axes[0], metrics):
+        part = frame[frame["metric"] == metric]
+        scale = PAPER_SCALE[metric]
+        if part.empty:
+            _placeholder(ax, "no baseline scored on this protocol")
+            continue
+        for (label, _), curve in part.groupby(["label", "baseline"], sort=False):
+            curve = curve.sort_values("horizon")
+            line, = ax.plot(curve["horizon"], curve["difference"] * scale, "o-", label=label, linewidth=1.2, markersize=3)
+            ax.fill_between(curve["horizon"], curve["lo"] * scale, curve["hi"] * scale, color=line.get_color(), alpha=0.15, linewidth=0)
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        unit = "" if scale == 1 else " (x10^-2)"
+        better = "higher is better" if HIGHER_IS_BETTER[metric] else "lower is better"
+        ax.set_xlabel("predicted frame t+k")
+        ax.set_ylabel(f"{compared} − baseline, {METRIC_LABEL[metric]}{unit}")
+        ax.set_title(f"{METRIC_LABEL[metric]} ({better})", fontsize=9)
+        ax.set_xticks(sorted(part["horizon"].unique()))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    label = next(g.get("label", protocol) for g in plan["groups"] if g["protocol"] == protocol)
+    fig.suptitle(f"{compared} minus each baseline on {label}: per frame, 95% paired intervals", fontsize=9)
+    return fig
+
+
+def render_compare_steps(plan: Mapping[str, Any], protocol: str, out_dir: str | Path, base: str | Path = ".") -> list[Path]:
+    """``<out_dir>/<name>-steps-<protocol>.{png,pdf}``."""
+    try:
+        fig = figure_compare_steps(plan, protocol, Path(base))
+    except TableError as err:
+        raise FigureError(str(err)) from None
+    return save_figure(fig, out_dir, f"{plan['name']}-steps-{protocol}")
+
+
 def render_figure(plan: Mapping[str, Any], out_dir: str | Path, base: str | Path = ".") -> list[Path]:
     base = Path(base)
     try:
@@ -339,4 +393,7 @@ def render_figure(plan: Mapping[str, Any], out_dir: str | Path, base: str | Path
     return save_figure(fig, out_dir, plan["name"])
 
 
-__all__ = ["FigureError", "colour_wheel", "efficiency_points", "flow_to_color", "load_predictions", "render_figure"]
+__all__ = [
+    "FigureError", "colour_wheel", "efficiency_points", "figure_compare_steps", "flow_to_color", "load_predictions",
+    "render_compare_steps", "render_figure",
+]

@@ -266,6 +266,9 @@ class Plan:
                     raise ConfigError(f"configurations.{name}.protocols: unknown protocol {protocol!r}; declared: {sorted(cfg['protocols'])}")
         if cfg["default_recipe"] not in cfg["recipes"]:
             raise ConfigError(f"default_recipe: unknown recipe {cfg['default_recipe']!r}; declared: {sorted(cfg['recipes'])}")
+        for name in cfg.get("training_seeds") or {}:
+            if name not in self.variants:
+                raise ConfigError(f"training_seeds: unknown variant {name!r}; declared in {cfg['experiments_file']}: {sorted(self.variants)}")
         select = cfg.get("select") or {}
         for key, known in (("variants", self.variants), ("configurations", cfg["configurations"])):
             for name in select.get(key) or []:
@@ -426,7 +429,7 @@ class Plan:
                         f"{configuration!r} (declare it in configurations: or leave it out with select.configurations)"
                     )
                 conf = cfg["configurations"][configuration]
-                for seed in variant.get("seeds", [default_seed]):
+                for seed in self.training_seeds(name):
                     base_id = self.experiment_id(name, configuration, recipe, seed)
                     trained = variant.get("trained", True) and not is_official
                     checkpoint_of = None
@@ -469,6 +472,17 @@ class Plan:
                     "not selected; add its variant to select.variants"
                 )
         return result
+
+    def training_seeds(self, variant: str) -> list[int]:
+        """The seeds ``variant`` is trained with: config ``training_seeds``, else the variant's ``seeds``, else ``seed``.
+
+        An inference-time variant (``checkpoint_of``) follows its base variant, whose checkpoints it evaluates.
+        """
+        spec = self.variants[variant]
+        if spec.get("checkpoint_of"):
+            return self.training_seeds(spec["checkpoint_of"])
+        override = (self.config.get("training_seeds") or {}).get(variant)
+        return list(override or spec.get("seeds") or [int(self.config.get("seed", 1234))])
 
     def experiment_id(self, variant: str, configuration: str, recipe: str | None = None, seed: int | None = None) -> str:
         parts = [variant, configuration]
@@ -546,9 +560,16 @@ class Plan:
         return [f"{self.reports}/figures/{figure}.{ext}" for ext in ("png", "pdf")]
 
     def compare_files(self, name: str | None = None) -> list[str]:
-        """``<reports>/compare/<method name>.{md,csv,tex}``."""
+        """``<reports>/compare/<method name>.{md,csv,tex}`` and its per-step difference figures (one per protocol)."""
         name = name or self._comparison().name
-        return [f"{self.reports}/compare/{name}.{ext}" for ext in ("md", "csv", "tex")]
+        files = [f"{self.reports}/compare/{name}.{ext}" for ext in ("md", "csv", "tex")]
+        for protocol in self.compare_protocols():
+            files += [f"{self.reports}/compare/{name}-steps-{protocol}.{ext}" for ext in ("png", "pdf")]
+        return files
+
+    def compare_protocols(self) -> list[str]:
+        """The protocols of the compare table, in its column order."""
+        return [group["protocol"] for group in self.compare_plan()["groups"]]
 
     def report_targets(self) -> list[str]:
         targets: list[str] = []
@@ -624,16 +645,29 @@ class Plan:
 
     # -- artefacts ------------------------------------------------------------------------------------------
     def _cell(self, variant: str | None, configuration: str, protocol: str, complexity: bool) -> dict[str, Any] | None:
+        """One table cell: the experiments of ``variant`` on ``configuration`` (one per training seed) and their files.
+
+        ``experiment`` / ``complexity`` name the first seed's (GFLOPs do not depend on the seed); ``experiments`` and
+        ``scores`` list every seed's, which a table pools.
+        """
         if variant is None or protocol not in self.config["protocols"]:
             return None
-        variant_spec = self.variants.get(variant, {})
-        experiment = self.experiment_id(variant, configuration, variant_spec.get("recipe", self.config["default_recipe"]))
-        exp = self.experiments.get(experiment)
-        if exp is None or protocol not in exp.protocols:
+        recipe = self.variants.get(variant, {}).get("recipe", self.config["default_recipe"])
+        experiments = [
+            exp for exp in self.experiments.values()
+            if exp.variant == variant and exp.configuration == configuration and protocol in exp.protocols
+            and self.experiment_id(variant, configuration, recipe, exp.seed) == exp.id
+        ]
+        if not experiments:
             return None
-        cell = {"experiment": experiment, "source": exp.source, "scores": self.score_file(experiment, protocol)}
+        first = experiments[0]
+        cell = {
+            "experiment": first.id, "source": first.source,
+            "experiments": [exp.id for exp in experiments],
+            "scores": [self.score_file(exp.id, protocol) for exp in experiments],
+        }
         if complexity:
-            cell["complexity"] = self.complexity_file(experiment, protocol)
+            cell["complexity"] = self.complexity_file(first.id, protocol)
         return cell
 
     def table_plan(self, name: str) -> dict[str, Any]:
@@ -739,6 +773,7 @@ class Plan:
             "title": f"{comparison.label} ({comparison.method}) compared with {baselines}",
             "caption": "Every row is scored by the same evaluation code on the same clips; no paper values.",
             "paper": None,
+            "compared": comparison.name,  # the first row; every other row gets a paired difference to it
             "cumulative": True,
             "groups": groups,
             "rows": rows,
@@ -753,6 +788,7 @@ class Plan:
         if cell is None:
             return None
         cell.pop("scores")
+        cell.pop("experiments")
         cell["predictions"] = self.predictions_file(cell["experiment"], figure["protocol"])
         return cell
 
@@ -764,8 +800,10 @@ class Plan:
             if not cell:
                 continue
             for key in ("scores", "complexity", "predictions"):
-                if key in cell and cell[key] not in files:
-                    files.append(cell[key])
+                values = cell.get(key) or []
+                for value in [values] if isinstance(values, str) else values:
+                    if value not in files:
+                        files.append(value)
         return files
 
     def table_inputs(self, name: str) -> list[str]:

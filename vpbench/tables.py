@@ -4,10 +4,15 @@ A table plan (:meth:`vpbench.plan.Plan.table_plan`) names, per row and protocol,
 this module aggregates the scores with :func:`vpbench.aggregate.aggregate_scores` (t+k = mean over t+1..t+k by
 default, the paper's convention), reads counted GFLOPs from the complexity files, and writes
 
-* ``<name>.csv``: one tidy row per cell (paper value, reproduced mean ± std over routing seeds, difference,
-  tolerance, source, and the score/complexity files the cell was computed from: its provenance);
-* ``<name>.md`` and ``<name>.tex``: the paper's layout, with a "paper" line, a reproduced line tagged with its
-  source (retrained, official weights, untrained) and a "Δ" line per row; rows only in the paper say so.
+* ``<name>.csv``: one tidy row per cell (paper value, reproduced mean with its 95 % interval ``lo``/``hi`` over
+  clips and seeds (:mod:`vpbench.intervals`), difference, tolerance, consistency with the paper, source, and the
+  score/complexity files the cell was computed from: its provenance);
+* ``<name>.md`` and ``<name>.tex``: the paper's layout, with a "paper" line, a reproduced line (mean ± half-width of
+  the interval) tagged with its source (retrained, official weights, untrained) and a "Δ" line per row marked
+  ≈ (the paper's value lies inside the interval widened by the table's tolerance), ↑ or ↓ (the reproduction is
+  above or below it); rows only in the paper say so.
+
+A cell of a variant trained with several seeds (``seeds:`` in config/experiments.yaml) pools every seed's scores.
 
 Reproduced values are shown in the paper's units (MS-SSIM, LPIPS, SSIM and usage rates ×10⁻²).
 """
@@ -25,7 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vpbench.aggregate import aggregate_scores, block_usage
+from vpbench.aggregate import per_clip_usage
+from vpbench.comparison import cell_values, differences
+from vpbench.intervals import VALUE_COLUMNS, Estimate, consistency, estimate
 
 #: the paper prints these metrics ×10⁻²
 PAPER_SCALE = {"ms_ssim": 100.0, "lpips": 100.0, "ssim": 100.0, "psnr": 1.0, "gflops": 1.0, "usage": 100.0, "params": 1e-6}
@@ -39,9 +46,30 @@ SOURCE_LABEL = {
 }
 CELL_COLUMNS = [
     "table", "row", "label", "variant", "experiment", "source", "status", "protocol", "metric", "horizon", "column",
-    "paper", "reproduced", "std", "n_seeds", "n_clips", "delta", "tolerance", "within_tolerance", "score_files",
-    "complexity_file",
+    "paper", "reproduced", "lo", "hi", "n_clips", "n_seeds", "n_train_seeds", "interval_covers", "delta", "tolerance",
+    "consistency", "score_files", "complexity_file", "compared_with", "difference", "difference_lo", "difference_hi",
+    "verdict",
 ]
+#: how a Δ cell marks the paper's value against the reproduced interval (:func:`vpbench.intervals.consistency`)
+CONSISTENCY_MARK = {"consistent": "≈", "above": "↑", "below": "↓"}
+
+
+INTERVAL_NOTE = (
+    "Reproduced: mean ± half-width of its 95% interval over clips (BCa bootstrap from 30 clips, Student t below; "
+    "routing seeds averaged within each clip), combined with the spread over training seeds where the variant has several; the CSV keeps lo, hi, "
+    "n_clips, n_seeds (routing), n_train_seeds and interval_covers. GFLOPs and parameters are exact counts."
+)
+CONSISTENCY_NOTE = (
+    "Δ = reproduced − paper, marked ≈ when the paper's value lies inside the interval widened by the table's "
+    "tolerance, ↑ when the reproduction is above it, ↓ when below (docs/evaluation.md)."
+)
+
+
+PAIRED_NOTE = (
+    "Under each baseline: the compared method minus that baseline on the same clips and steps, with a 95% interval "
+    "(paired, over clips as for the cells, plus both methods' training-seed spread) and the verdict for the compared method: "
+    "better, worse, or not distinguishable (the interval contains 0). Directions: higher MS-SSIM/SSIM/PSNR, lower LPIPS."
+)
 
 
 class TableError(ValueError):
@@ -129,11 +157,27 @@ def _finish(record: dict[str, Any], plan: Mapping[str, Any]) -> dict[str, Any]:
     paper, reproduced = record["paper"], record["reproduced"]
     record["delta"] = reproduced - paper if not (math.isnan(paper) or math.isnan(reproduced)) else math.nan
     record["tolerance"] = _tolerance(plan, record["metric"])
-    if math.isnan(record["delta"]) or math.isnan(record["tolerance"]):
-        record["within_tolerance"] = None
-    else:
-        record["within_tolerance"] = bool(abs(record["delta"]) <= record["tolerance"])
+    record["consistency"] = consistency(paper, record["lo"], record["hi"], record["tolerance"])
     return record
+
+
+def _set_estimate(record: dict[str, Any], value: Estimate, scale: float) -> None:
+    """Fill the reproduced value, its interval and its sample sizes, in the paper's units."""
+    scaled = value.scaled(scale)
+    record.update(reproduced=scaled.mean, lo=scaled.lo, hi=scaled.hi, n_clips=value.n_clips,
+                  n_seeds=value.n_routing_seeds, n_train_seeds=value.n_train_seeds, interval_covers=value.covers)
+
+
+def _set_difference(record: dict[str, Any], found: Mapping[str, Any], compared: str, scale: float) -> None:
+    """The compared method minus this row, paired on clips, with its interval and verdict (compare tables)."""
+    record.update(compared_with=compared, difference=found["difference"] * scale, difference_lo=found["lo"] * scale,
+                  difference_hi=found["hi"] * scale, verdict=found["verdict"])
+
+
+def _set_exact(record: dict[str, Any], value: float | None) -> None:
+    """A counted quantity (GFLOPs, parameters): no sampling, the interval is the value itself."""
+    value = math.nan if value is None else float(value)
+    record.update(reproduced=value, lo=value, hi=value, interval_covers="exact count" if not math.isnan(value) else "")
 
 
 def _base_record(plan: Mapping[str, Any], row: Mapping[str, Any], cell: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -146,11 +190,19 @@ def _base_record(plan: Mapping[str, Any], row: Mapping[str, Any], cell: Mapping[
         "source": cell["source"] if cell else ("paper-only" if row.get("status") == "paper-only" else ""),
         "status": row.get("status", ""),
         "reproduced": math.nan,
-        "std": math.nan,
-        "n_seeds": 0,
+        "lo": math.nan,
+        "hi": math.nan,
         "n_clips": 0,
-        "score_files": cell["scores"] if cell and "scores" in cell else "",
+        "n_seeds": 0,
+        "n_train_seeds": 0,
+        "interval_covers": "",
+        "score_files": ";".join(cell["scores"]) if cell and "scores" in cell else "",
         "complexity_file": "",
+        "compared_with": "",
+        "difference": math.nan,
+        "difference_lo": math.nan,
+        "difference_hi": math.nan,
+        "verdict": "",
     }
 
 
@@ -158,21 +210,28 @@ def row_label(row: Mapping[str, Any]) -> str:
     return row.get("label") or row.get("paper") or row.get("variant", "")
 
 
-def _aggregate(cell_scores: pd.DataFrame, horizons: Sequence[int], cumulative: bool) -> pd.DataFrame:
-    if cell_scores.empty:
-        return pd.DataFrame(columns=["metric", "horizon", "mean", "std", "n_seeds", "n_clips"])
-    return aggregate_scores(cell_scores, horizons=tuple(horizons), cumulative=cumulative)
+def cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The score rows of a cell: every training seed's experiment on ``protocol``."""
+    frames = []
+    for path, experiment in zip(cell["scores"], cell["experiments"]):
+        if path not in cache:
+            cache[path] = read_scores([path], base)
+        frame = cache[path]
+        selected = frame[(frame["experiment"] == experiment) & (frame["protocol"] == protocol)]
+        if selected.empty:
+            raise TableError(f"{base / path}: no rows for experiment {experiment!r} on protocol {protocol!r}")
+        frames.append(selected)
+    return pd.concat(frames, ignore_index=True)
 
 
-def _cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    path = cell["scores"]
-    if path not in cache:
-        cache[path] = read_scores([path], base)
-    frame = cache[path]
-    selected = frame[(frame["experiment"] == cell["experiment"]) & (frame["protocol"] == protocol)]
-    if selected.empty:
-        raise TableError(f"{base / path}: no rows for experiment {cell['experiment']!r} on protocol {protocol!r}")
-    return selected
+def _interval_frame(values: pd.DataFrame) -> pd.DataFrame:
+    """Per-clip values with the seed columns :func:`vpbench.intervals.estimate` reads (experiment = training seed)."""
+    return values.rename(columns={"experiment": "train_seed", "seed": "routing_seed"})[VALUE_COLUMNS]
+
+
+def cell_estimates(values: Mapping[tuple[str, int], pd.DataFrame], where: str) -> dict[tuple[str, int], Estimate]:
+    """(metric, horizon) -> mean and 95 % interval over clips and seeds of one cell (values: :func:`cell_values`)."""
+    return {key: estimate(part, where=f"{where} {key[0]} t+{key[1]}") for key, part in values.items()}
 
 
 def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
@@ -198,21 +257,27 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
                 when = f"t+{horizon} (cum. t+1..t+{horizon})" if cumulative and horizon > 1 else f"t+{horizon}"
                 columns.append((f"{protocol}/{metric}/t{horizon}", f"{label} {METRIC_LABEL[metric]} {when}"))
     cache: dict[str, pd.DataFrame] = {}
-    for row in plan["rows"]:
+    compared_values: dict[str, dict[tuple[str, int], pd.DataFrame]] = {}  # protocol -> the compared method's values
+    for index, row in enumerate(plan["rows"]):
         for group in plan["groups"]:
             protocol = group["protocol"]
             cell = row["cells"].get(protocol)
-            aggregated = None
+            estimates: dict[tuple[str, int], Estimate] = {}
+            paired: dict[tuple[str, int], dict[str, Any]] = {}
             if cell:
-                aggregated = _aggregate(_cell_scores(cell, protocol, base, cache), group["horizons"], cumulative)
+                values = cell_values(cell_scores(cell, protocol, base, cache), group["horizons"], cumulative)
+                estimates = cell_estimates(values, where=f"{cell['experiment']}/{protocol}")
+                if plan.get("compared") and index == 0:
+                    compared_values[protocol] = values
+                elif plan.get("compared") and protocol in compared_values:
+                    found = differences(compared_values[protocol], values, name=row["variant"], label=row_label(row), protocol=protocol)
+                    paired = {(d["metric"], d["horizon"]): d for d in found}
             if group.get("gflops"):
                 record = _base_record(plan, row, cell)
                 record.update(protocol=protocol, metric="gflops", horizon=0, column=f"{protocol}/gflops", score_files="")
                 record["paper"] = _paper_value(paper, row.get("paper"), f"{protocol}/gflops")
                 if cell and "complexity" in cell:
-                    complexity = read_complexity(base / cell["complexity"])
-                    value = counted_gflops(complexity)
-                    record["reproduced"] = math.nan if value is None else value
+                    _set_exact(record, counted_gflops(read_complexity(base / cell["complexity"])))
                     record["complexity_file"] = cell["complexity"]
                 records.append(_finish(record, plan))
             if group.get("params"):
@@ -221,7 +286,7 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
                 record["paper"] = _paper_value(paper, row.get("paper"), f"{protocol}/params")
                 if cell and "complexity" in cell:
                     params = read_complexity(base / cell["complexity"]).get("params")
-                    record["reproduced"] = math.nan if params is None else float(params) * PAPER_SCALE["params"]
+                    _set_exact(record, None if params is None else float(params) * PAPER_SCALE["params"])
                     record["complexity_file"] = cell["complexity"]
                 records.append(_finish(record, plan))
             for metric in group["metrics"]:
@@ -230,22 +295,18 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
                     record = _base_record(plan, row, cell)
                     record.update(protocol=protocol, metric=metric, horizon=horizon, column=column)
                     record["paper"] = _paper_value(paper, row.get("paper"), column)
-                    if aggregated is not None:
-                        hit = aggregated[(aggregated["metric"] == metric) & (aggregated["horizon"] == horizon)]
-                        if not hit.empty:
-                            scale = PAPER_SCALE[metric]
-                            record["reproduced"] = float(hit["mean"].iloc[0]) * scale
-                            record["std"] = float(hit["std"].iloc[0]) * scale
-                            record["n_seeds"] = int(hit["n_seeds"].iloc[0])
-                            record["n_clips"] = int(hit["n_clips"].iloc[0])
+                    if (metric, horizon) in estimates:
+                        _set_estimate(record, estimates[(metric, horizon)], PAPER_SCALE[metric])
+                    if (metric, horizon) in paired:
+                        _set_difference(record, paired[(metric, horizon)], plan["compared"], PAPER_SCALE[metric])
                     records.append(_finish(record, plan))
     notes = [
         "t+3 / t+5: cumulative means over t+1..t+k (the paper's convention)." if cumulative else
         "t+k: the score of frame t+k alone (not cumulative).",
         "MS-SSIM, SSIM and LPIPS in x10^-2; PSNR in dB; GFLOPs counted with fvcore, one multiply-add = one FLOP "
         "(routed methods: expected cost under the measured block usage).",
-        "Reproduced: mean ± std over routing seeds of the clip-averaged score; Δ = reproduced - paper."
-        if paper is not None else "Each cell: mean ± std over routing seeds of the clip-averaged score.",
+        INTERVAL_NOTE,
+        CONSISTENCY_NOTE if paper is not None else PAIRED_NOTE,
     ]
     missing_groups = [g["protocol"] for g in plan["groups"] if not g.get("available", True)]
     if missing_groups:
@@ -265,7 +326,7 @@ def usage_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
         cell = row["cells"].get(row["protocol"])
         usage = None
         if cell:
-            usage = block_usage(_cell_scores(cell, row["protocol"], base, cache))
+            usage = per_clip_usage(cell_scores(cell, row["protocol"], base, cache))
         for index, block in enumerate(blocks):
             record = _base_record(plan, row, cell)
             record.update(protocol=row["protocol"], metric="usage", horizon=0, column=block)
@@ -273,10 +334,15 @@ def usage_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
             if usage is not None:
                 hit = usage[usage["block"] == index]
                 if not hit.empty:
-                    record["reproduced"] = float(hit["usage_rate"].iloc[0]) * PAPER_SCALE["usage"]
-                    record["n_seeds"] = int(_cell_scores(cell, row["protocol"], base, cache)["seed"].nunique())
+                    where = f"{cell['experiment']}/{row['protocol']} block {index}"
+                    _set_estimate(record, estimate(_interval_frame(hit.rename(columns={"usage_rate": "value"})), where=where),
+                                  PAPER_SCALE["usage"])
             records.append(_finish(record, plan))
-    notes = ["Usage rate (x10^-2): fraction of routing decisions (clips x steps x routing seeds) that ran the block."]
+    notes = [
+        "Usage rate (x10^-2): fraction of routing decisions (clips x steps x routing seeds) that ran the block.",
+        INTERVAL_NOTE,
+        CONSISTENCY_NOTE,
+    ]
     return TableResult(plan, pd.DataFrame.from_records(records, columns=CELL_COLUMNS), columns, notes)
 
 
@@ -294,7 +360,8 @@ def beta_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
             column = f"{protocol}/beta={beta}"
             columns.append((column, f"{panel.get('label', protocol)} β={beta}"))
             cell = panel["cells"].get(beta)
-            aggregated = _aggregate(_cell_scores(cell, protocol, base, cache), [horizon], True) if cell else None
+            estimates = (cell_estimates(cell_values(cell_scores(cell, protocol, base, cache), [horizon], True),
+                                        where=f"{cell['experiment']}/{protocol}") if cell else {})
             complexity = read_complexity(base / cell["complexity"]) if cell and "complexity" in cell else None
             for quantity in ("gflops", "lpips", "ms_ssim"):
                 row = {"paper": quantity, "label": METRIC_LABEL[quantity], "variant": plan["betas"][beta], "status": "run" if cell else "not-run"}
@@ -304,20 +371,16 @@ def beta_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
                 if quantity == "gflops":
                     record["score_files"] = ""
                     if complexity is not None:
-                        value = counted_gflops(complexity)
-                        record["reproduced"] = math.nan if value is None else value
+                        _set_exact(record, counted_gflops(complexity))
                         record["complexity_file"] = cell["complexity"]
-                elif aggregated is not None:
-                    hit = aggregated[(aggregated["metric"] == quantity) & (aggregated["horizon"] == horizon)]
-                    if not hit.empty:
-                        record["reproduced"] = float(hit["mean"].iloc[0]) * PAPER_SCALE[quantity]
-                        record["std"] = float(hit["std"].iloc[0]) * PAPER_SCALE[quantity]
-                        record["n_seeds"] = int(hit["n_seeds"].iloc[0])
-                        record["n_clips"] = int(hit["n_clips"].iloc[0])
+                elif (quantity, horizon) in estimates:
+                    _set_estimate(record, estimates[(quantity, horizon)], PAPER_SCALE[quantity])
                 records.append(_finish(record, plan))
     notes = [
         f"Scores at t+{horizon}; MS-SSIM and LPIPS in x10^-2; GFLOPs: expected cost under the measured block usage.",
         "beta is changed at inference only: every column evaluates the same trained DMVFN.",
+        INTERVAL_NOTE,
+        CONSISTENCY_NOTE,
     ]
     return TableResult(plan, pd.DataFrame.from_records(records, columns=CELL_COLUMNS), columns, notes)
 
@@ -339,16 +402,25 @@ def _fmt_repro(record: Mapping[str, Any]) -> str:
     value = record["reproduced"]
     if math.isnan(value):
         return "–"
-    if record["n_seeds"] and record["n_seeds"] > 1 and not math.isnan(record["std"]):
-        return f"{value:.2f} ± {record['std']:.2f}"
+    lo, hi = record["lo"], record["hi"]
+    if math.isnan(lo) or math.isnan(hi):
+        return f"{value:.2f} ± ?"  # one clip: no interval can be given
+    if hi > lo:
+        return f"{value:.2f} ± {(hi - lo) / 2:.2f}"
     return f"{value:.2f}"
 
 
 def _fmt_delta(record: Mapping[str, Any]) -> str:
     if math.isnan(record["delta"]):
         return "–"
-    mark = "" if record["within_tolerance"] is None else (" ✓" if record["within_tolerance"] else " ✗")
-    return f"{record['delta']:+.2f}{mark}"
+    mark = CONSISTENCY_MARK.get(record["consistency"] or "", "")
+    return f"{record['delta']:+.2f}" + (f" {mark}" if mark else "")
+
+
+def _fmt_difference(record: Mapping[str, Any]) -> str:
+    if not record["verdict"]:
+        return ""
+    return f"{record['difference']:+.2f} [{record['difference_lo']:+.2f}, {record['difference_hi']:+.2f}] {record['verdict']}"
 
 
 def display_lines(result: TableResult) -> tuple[list[str], list[list[str]]]:
@@ -380,6 +452,10 @@ def display_lines(result: TableResult) -> tuple[list[str], list[list[str]]]:
             if not has_paper:
                 tag += ", not in paper"
             body.append([label, tag, *[_fmt_repro(by_column[c]) if c in by_column else "" for c, _ in result.columns]])
+            if frame["verdict"].astype(bool).any():
+                compared = frame["compared_with"][frame["verdict"].astype(bool)].iloc[0]
+                body.append([label, f"{compared} − this row (95% interval)",
+                             *[_fmt_difference(by_column[c]) if c in by_column else "" for c, _ in result.columns]])
             if has_paper:
                 body.append([label, "Δ reproduced − paper", *[_fmt_delta(by_column[c]) if c in by_column else "" for c, _ in result.columns]])
     return header, body
@@ -405,7 +481,8 @@ def to_markdown(result: TableResult) -> str:
 
 
 _TEX_ESCAPES = {"&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
-                "±": r"$\pm$", "Δ": r"$\Delta$", "−": "-", "β": r"$\beta$", "✓": r"\checkmark{}", "✗": r"$\times$",
+                "±": r"$\pm$", "Δ": r"$\Delta$", "−": "-", "β": r"$\beta$", "≈": r"$\approx$", "↑": r"$\uparrow$",
+                "↓": r"$\downarrow$",
                 "–": "--", "→": r"$\rightarrow$", "^": r"\^{}"}
 
 

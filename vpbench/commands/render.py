@@ -29,12 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="render a paper table/figure from score files, or write prediction strips for the figures",
         description=(
             "TARGET is a table (table1 .. table13), a figure (fig1 .. fig8), 'all', 'compare' (the config's `method` "
-            "against its baselines, reports/compare/<name>.*), or 'predictions'. Tables put each "
+            "against its baselines, reports/compare/<name>.*), 'compare-steps' (with --protocol: the per-frame "
+            "differences to each baseline, reports/compare/<name>-steps-<protocol>.*), or 'predictions'. Tables put each "
             "reproduced cell beside the paper's value with the difference; t+3 / t+5 are cumulative means over "
             "t+1..t+k."
         ),
     )
-    render.add_argument("target", help="table1..table13, fig1..fig8, all, compare, or predictions")
+    render.add_argument("target", help="table1..table13, fig1..fig8, all, compare, compare-steps, or predictions")
     render.add_argument("--config", action="append", help=CONFIG_HELP)
     render.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     render.add_argument("--out-dir", type=Path, help="output folder (default: <paths.reports>/tables or /figures)")
@@ -121,7 +122,7 @@ def run_plan(args: argparse.Namespace) -> int:
 def run_render(args: argparse.Namespace) -> int:
     if args.target == "predictions":
         return run_predictions(args)
-    from vpbench.figures import FigureError, render_figure
+    from vpbench.figures import FigureError, render_compare_steps, render_figure
     from vpbench.plan import ConfigError
     from vpbench.tables import TableError, render_table
 
@@ -132,6 +133,11 @@ def run_render(args: argparse.Namespace) -> int:
             if target == "compare":
                 out = args.out_dir or Path(plan.reports) / "compare"
                 written = render_table(plan.compare_plan(), out)
+            elif target == "compare-steps":
+                if not args.protocol:
+                    raise ConfigError("render compare-steps needs --protocol <name>")
+                out = args.out_dir or Path(plan.reports) / "compare"
+                written = render_compare_steps(plan.compare_plan(), args.protocol, out)
             elif target in plan.tables:
                 out = args.out_dir or Path(plan.reports) / "tables"
                 written = render_table(plan.table_plan(target), out)

@@ -26,3 +26,21 @@ rule compare_table:
         out_dir=parent_dir,
     shell:
         "vpbench render compare {params.config} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule compare_steps_figure:
+    input:
+        lambda wildcards: PLAN.compare_inputs(),
+    output:
+        png=report(f"{REPORTS}/compare/{{name}}-steps-{{protocol}}.png", caption="../report/compare_steps.rst", category="Comparison", labels={"method": "{name}", "protocol": "{protocol}"}),
+        pdf=f"{REPORTS}/compare/{{name}}-steps-{{protocol}}.pdf",
+    log:
+        f"{LOGS}/render/compare_{{name}}_steps_{{protocol}}.log",
+    conda:
+        "../envs/vpbench.yaml"
+    params:
+        plan=lambda wildcards: PLAN.compare_plan(),
+        config=CONFIG_ARGS,
+        out_dir=parent_dir,
+    shell:
+        "vpbench render compare-steps --protocol {wildcards.protocol} {params.config} --out-dir {params.out_dir} > {log} 2>&1"
