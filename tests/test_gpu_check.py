@@ -141,3 +141,18 @@ def test_training_crops_are_cached_triplets_of_the_offline_clips(tmp_path):
     crops = np.load(path)
     assert crops.shape == (3, 3, 3, 32, 32) and crops.dtype == np.uint8 and crops.std() > 0
     assert build_training_crops(path, 3, 32) == path  # reused
+
+
+def test_laplacian_rounding_is_measured_at_the_models_prediction_under_autocast(tmp_path):
+    from types import SimpleNamespace
+
+    from models.registry import create_method
+    from vpbench.gpu_check.training import laplacian_rounding
+
+    clips = torch.from_numpy(np.load(build_training_crops(tmp_path / "crops.npy", 2, 32)))
+    method = create_method("dmvfn", scales=[2, 1], widths=[16, 8]).train()
+    trainer = SimpleNamespace(use_amp=True, amp_dtype=torch.bfloat16, spec=SimpleNamespace(method="dmvfn"),
+                              method=method)
+    rounding = laplacian_rounding(trainer, clips, torch.device("cpu"))  # CPU autocast also runs bf16 convolutions
+    assert rounding is not None and rounding > 0 and method.training
+    assert laplacian_rounding(SimpleNamespace(use_amp=False), clips, torch.device("cpu")) is None

@@ -32,6 +32,8 @@ CROPS_FACTORY = "vpbench.gpu_check.data:cached_crops"
 SEED = 1234
 #: fewer steps than this (plumbing runs) record the loss trend without judging it
 MIN_STEPS_FOR_TREND = 20
+#: Eq. 13's distance computed under autocast may differ from fp32 by at most this fraction of its value
+LOSS_ROUNDING_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def run_training(case: TrainCase, amp_dtype: str, crops_path: Path, out_dir: Pat
             break
     trainer.save(trainer.final_path, True, time.perf_counter() - start)  # written on the device, read on CPU later
     amp_error = autocast_loss_error(trainer, clips, device)
+    rounding = laplacian_rounding(trainer, clips, device)
     timed = step_seconds[warmup_steps:] or step_seconds
     steps_per_s = len(timed) / sum(timed)
     result: dict[str, Any] = {
@@ -128,6 +131,7 @@ def run_training(case: TrainCase, amp_dtype: str, crops_path: Path, out_dir: Pat
         "losses_every_10": losses[::10],
         "checkpoint": str(trainer.final_path),
         "loss_rel_diff_autocast_vs_fp32": amp_error,
+        "laplacian_l1_rel_error_under_autocast": rounding,
     }
     if trainer.scaler.is_enabled():
         result["final_loss_scale"] = float(trainer.scaler.get_scale())
@@ -140,6 +144,11 @@ def run_training(case: TrainCase, amp_dtype: str, crops_path: Path, out_dir: Pat
         raise CheckFailed(
             f"the loss did not fall: mean {result['loss']['first_mean']:.4f} over the first "
             f"{result['loss']['window_steps']} steps, {result['loss']['last_mean']:.4f} over the last", result)
+    if rounding is not None and rounding > LOSS_ROUNDING_TOLERANCE:
+        raise CheckFailed(
+            f"Eq. 13's Laplacian L1 under {amp_dtype} autocast is {100 * rounding:.1f}% off its fp32 value at the "
+            f"trained model's prediction (tolerance {100 * LOSS_ROUNDING_TOLERANCE:g}%): models/losses.py blurs in "
+            "the autocast dtype, so rounding, not the prediction error, drives the loss", result)
     return result
 
 
@@ -159,6 +168,30 @@ def autocast_loss_error(trainer: Any, clips: torch.Tensor, device: torch.device)
             with torch.autocast(device.type, dtype=trainer.amp_dtype, enabled=enabled):
                 values.append(float(trainer.method.loss(context, target).total))
     return abs(values[0] - values[1]) / max(abs(values[1]), 1e-12)
+
+
+def laplacian_rounding(trainer: Any, clips: torch.Tensor, device: torch.device) -> float | None:
+    """Relative error of Eq. 13's distance (``models.losses.laplacian_l1``) computed under the run's autocast instead
+    of fp32, at the trained DMVFN's own prediction: the rounding the loss carries once training is under way.
+    None for runs without autocast and for methods that do not use that loss."""
+    from models.losses import laplacian_l1
+    from vpbench.train import clips_to_float
+
+    if not trainer.use_amp or trainer.spec.method != "dmvfn":
+        return None
+    frames = clips_to_float(clips, device)
+    trainer.method.eval()
+    try:
+        with torch.no_grad():
+            torch.manual_seed(SEED)
+            prediction = trainer.method(frames[:, 0], frames[:, 1])
+            target = frames[:, 2]
+            with torch.autocast(device.type, dtype=trainer.amp_dtype):
+                low = float(laplacian_l1(prediction, target))
+            full = float(laplacian_l1(prediction, target))
+    finally:
+        trainer.method.train()
+    return abs(low - full) / max(abs(full), 1e-12)
 
 
 # --------------------------------------------------------------------------------------------------------------
