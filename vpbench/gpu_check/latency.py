@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from vpbench.gpu_check.runner import CheckFailed, traceback_summary
+
 SEED = 0
 VARIANTS = ("eager", "channels_last", "amp_fp16", "channels_last_amp_fp16", "compile")
 
@@ -100,7 +102,7 @@ def _frames(dvf: nn.Module, dmvfn: nn.Module, context: Tensor, device: torch.dev
 
 def run_latency(device: torch.device, height: int, width: int, warmup: int, repeats: int,
                 variants: tuple[str, ...] = VARIANTS) -> dict[str, Any]:
-    from vpbench.bench_latency import PAPER_LATENCY, ratios, real_context, run_benchmark
+    from vpbench.bench_latency import PAPER_LATENCY, real_context
 
     context = real_context(height, width).to(device)
     dvf, dmvfn = _models(device)
@@ -112,30 +114,13 @@ def run_latency(device: torch.device, height: int, width: int, warmup: int, repe
         "paper": PAPER_LATENCY | {"ratio": PAPER_LATENCY["dvf_s"] / PAPER_LATENCY["dmvfn_s"]},
         "variants": {},
     }
+    failed: dict[str, str] = {}
     for variant in variants:
-        channels_last = variant.startswith("channels_last")
-        autocast_dtype = torch.float16 if variant.endswith("amp_fp16") else None
-        models = (dvf, dmvfn)
-        entry: dict[str, Any] = {}
-        if variant == "compile":
-            models = _compiled(dvf, dmvfn)
-        elif channels_last:
-            models = tuple(copy.deepcopy(m).to(memory_format=torch.channels_last) for m in models)  # type: ignore[assignment]
-        started = time.perf_counter()
-        frames = _frames(*models, context, device, channels_last, autocast_dtype)  # also compiles, for "compile"
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        entry["first_call_s"] = time.perf_counter() - started
-        entry["max_abs_diff_from_eager"] = {k: float((frames[k] - reference[k]).abs().max()) for k in frames}
-        cases = _cases(*models, device, channels_last, autocast_dtype)
-        torch.manual_seed(SEED)
-        run_benchmark(cases, context, device, warmup, repeats, progress=False)
-        summaries = {case.name: case.summary() for case in cases}
-        entry["median_s"] = {name: s["median_s"] for name, s in summaries.items()}
-        entry["min_s"] = {name: s["min_s"] for name, s in summaries.items()}
-        entry["mean_active_blocks_routed"] = summaries["dmvfn_routed"].get("mean_active_blocks")
-        entry["ratios"] = ratios(summaries)
-        out["variants"][variant] = entry
+        try:  # one variant failing (e.g. torch.compile without a working compiler) keeps the others' numbers
+            out["variants"][variant] = _time_variant(variant, dvf, dmvfn, context, reference, device, warmup, repeats)
+        except Exception as error:
+            failed[variant] = f"{type(error).__name__}: {error}"
+            out.setdefault("variant_errors", {})[variant] = traceback_summary(error)
     eager = out["variants"].get("eager")
     if eager:
         for entry in out["variants"].values():
@@ -144,7 +129,38 @@ def run_latency(device: torch.device, height: int, width: int, warmup: int, repe
             name: min((v["median_s"][name], k) for k, v in out["variants"].items()) for name in eager["median_s"]
         }
     out["summary"] = _summary(out)
+    if failed:
+        raise CheckFailed(f"inference variant(s) failed: {failed}", out)
     return out
+
+
+def _time_variant(variant: str, dvf: nn.Module, dmvfn: nn.Module, context: Tensor, reference: dict[str, Tensor],
+                  device: torch.device, warmup: int, repeats: int) -> dict[str, Any]:
+    from vpbench.bench_latency import ratios, run_benchmark
+
+    channels_last = variant.startswith("channels_last")
+    autocast_dtype = torch.float16 if variant.endswith("amp_fp16") else None
+    models = (dvf, dmvfn)
+    if variant == "compile":
+        models = _compiled(dvf, dmvfn)
+    elif channels_last:
+        models = tuple(copy.deepcopy(m).to(memory_format=torch.channels_last) for m in models)  # type: ignore[assignment]
+    entry: dict[str, Any] = {}
+    started = time.perf_counter()
+    frames = _frames(*models, context, device, channels_last, autocast_dtype)  # also compiles, for "compile"
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    entry["first_call_s"] = time.perf_counter() - started
+    entry["max_abs_diff_from_eager"] = {k: float((frames[k] - reference[k]).abs().max()) for k in frames}
+    cases = _cases(*models, device, channels_last, autocast_dtype)
+    torch.manual_seed(SEED)
+    run_benchmark(cases, context, device, warmup, repeats, progress=False)
+    summaries = {case.name: case.summary() for case in cases}
+    entry["median_s"] = {name: s["median_s"] for name, s in summaries.items()}
+    entry["min_s"] = {name: s["min_s"] for name, s in summaries.items()}
+    entry["mean_active_blocks_routed"] = summaries["dmvfn_routed"].get("mean_active_blocks")
+    entry["ratios"] = ratios(summaries)
+    return entry
 
 
 def _summary(out: dict[str, Any]) -> str:

@@ -107,8 +107,10 @@ def run_training(case: TrainCase, amp_dtype: str, crops_path: Path, out_dir: Pat
         if time.perf_counter() - start > time_cap_s:
             break
     trainer.save(trainer.final_path, True, time.perf_counter() - start)  # written on the device, read on CPU later
-    amp_error = autocast_loss_error(trainer, clips, device)
-    rounding = laplacian_rounding(trainer, clips, device)
+    extra_errors: dict[str, str] = {}
+    amp_error = _guarded(extra_errors, "loss_rel_diff_autocast_vs_fp32", autocast_loss_error, trainer, clips, device)
+    rounding = _guarded(extra_errors, "laplacian_l1_rel_error_under_autocast", laplacian_rounding, trainer, clips,
+                        device)
     timed = step_seconds[warmup_steps:] or step_seconds
     steps_per_s = len(timed) / sum(timed)
     result: dict[str, Any] = {
@@ -133,6 +135,8 @@ def run_training(case: TrainCase, amp_dtype: str, crops_path: Path, out_dir: Pat
         "loss_rel_diff_autocast_vs_fp32": amp_error,
         "laplacian_l1_rel_error_under_autocast": rounding,
     }
+    if extra_errors:
+        result["errors"] = extra_errors
     if trainer.scaler.is_enabled():
         result["final_loss_scale"] = float(trainer.scaler.get_scale())
     if device.type == "cuda":
@@ -144,12 +148,23 @@ def run_training(case: TrainCase, amp_dtype: str, crops_path: Path, out_dir: Pat
         raise CheckFailed(
             f"the loss did not fall: mean {result['loss']['first_mean']:.4f} over the first "
             f"{result['loss']['window_steps']} steps, {result['loss']['last_mean']:.4f} over the last", result)
+    if extra_errors:
+        raise CheckFailed(f"a precision measurement failed: {extra_errors}", result)
     if rounding is not None and rounding > LOSS_ROUNDING_TOLERANCE:
         raise CheckFailed(
             f"Eq. 13's Laplacian L1 under {amp_dtype} autocast is {100 * rounding:.1f}% off its fp32 value at the "
             f"trained model's prediction (tolerance {100 * LOSS_ROUNDING_TOLERANCE:g}%): models/losses.py blurs in "
             "the autocast dtype, so rounding, not the prediction error, drives the loss", result)
     return result
+
+
+def _guarded(errors: dict[str, str], name: str, function: Any, *args: Any) -> Any:
+    """``function(*args)``, or None with the error kept under ``name`` (the step timings are worth keeping)."""
+    try:
+        return function(*args)
+    except Exception as error:
+        errors[name] = f"{type(error).__name__}: {error}"
+        return None
 
 
 def autocast_loss_error(trainer: Any, clips: torch.Tensor, device: torch.device) -> float | None:
