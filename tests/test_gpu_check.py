@@ -45,7 +45,7 @@ def test_without_cuda_every_cuda_part_is_skipped_and_cpu_parts_run(tmp_path, no_
     assert report["complete"] and report["environment"]["cuda_available"] is False
     parts = report["parts"]
     cuda_parts = [name for name, part in parts.items() if part["needs_cuda"]]
-    assert len(cuda_parts) == 2 * len(TRAIN_CASES) + 4
+    assert len(cuda_parts) == 2 * len(TRAIN_CASES) + 5
     assert all(parts[name]["status"] == SKIPPED_NO_CUDA for name in cuda_parts)
     assert parts["data"]["status"] == "ok" and parts["plan_estimate"]["status"] == "ok"
     assert parts["plan_estimate"]["result"]["train_hours"] > 0
@@ -68,7 +68,7 @@ def test_a_part_that_raises_is_recorded_as_failed_and_the_others_still_run(tmp_p
     failed = report["parts"]["plan_estimate"]
     assert failed["status"] == "failed" and failed["reason"] == "ZeroDivisionError: boom"
     assert failed["traceback"][-1] == "ZeroDivisionError: boom" and "in broken" in failed["traceback"][-2]
-    assert report["parts"]["gpu_hours_measured"]["status"] == SKIPPED_NO_CUDA  # the part after it still ran
+    assert report["parts"]["gpu_hours_measured"]["status"] == SKIPPED_NO_CUDA  # the parts after it still ran
     assert seen_on_disk["data"]["status"] == "ok"
 
 

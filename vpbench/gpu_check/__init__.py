@@ -10,7 +10,8 @@ Parts, each timed and isolated (a failure is recorded with its reason and the ne
 * ``ddp_nccl_resume``: torchrun + NCCL on every visible GPU, interrupted and resumed from its CUDA checkpoint;
 * ``eval_cuda_vs_cpu``: one protocol, all four metrics, on CUDA and on CPU, within a stated tolerance
   (:mod:`.evaluation`);
-* ``latency_720p``: DVF vs DMVFN per 720p frame, eager, channels_last, AMP, torch.compile (:mod:`.latency`);
+* ``latency_720p`` and ``latency_720p_compile``: DVF vs DMVFN per 720p frame, eager, channels_last, AMP, then
+  torch.compile (:mod:`.latency`);
 * ``plan_estimate`` (CPU) and ``gpu_hours_measured``: the plan's GPU-hours and a recomputation from the measured
   speeds (:mod:`.hours`).
 

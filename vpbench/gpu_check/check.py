@@ -122,10 +122,9 @@ class Check:
         result = run_evaluation(tree, checkpoint, ("cpu", str(self.device)), EVAL_MAX_CLIPS, with_tf32_off=True)
         return {"weights": origin, **result}
 
-    def latency(self) -> dict[str, Any]:
-        from vpbench.gpu_check.latency import VARIANTS, run_latency
+    def latency(self, variants: tuple[str, ...]) -> dict[str, Any]:
+        from vpbench.gpu_check.latency import run_latency
 
-        variants = VARIANTS if self.s.compile else tuple(v for v in VARIANTS if v != "compile")
         height, width = self.s.latency_size
         return run_latency(self.device, height, width, self.s.latency_warmup, self.s.latency_repeats, variants)
 
@@ -145,6 +144,7 @@ class Check:
         return recompute_hours(rates, self.s.train_batch, self.s.train_crop, device_name(self.device))
 
     def parts(self) -> list[Part]:
+        from vpbench.gpu_check.latency import COMPILE_VARIANTS, VARIANTS
         from vpbench.gpu_check.training import TRAIN_CASES
 
         parts = [Part("data", False, self.data)]
@@ -155,10 +155,12 @@ class Check:
         parts += [
             Part("ddp_nccl_resume", True, self.ddp),
             Part("eval_cuda_vs_cpu", True, self.evaluation),
-            Part("latency_720p", True, self.latency),
             Part("plan_estimate", False, self.plan_estimate),
             Part("gpu_hours_measured", True, self.gpu_hours),
+            Part("latency_720p", True, lambda: self.latency(VARIANTS)),
         ]
+        if self.s.compile:
+            parts.append(Part("latency_720p_compile", True, lambda: self.latency(COMPILE_VARIANTS)))
         return parts
 
 
@@ -239,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-time-cap", type=float, help=f"seconds per training run (default {TRAIN_TIME_CAP_S:g})")
     parser.add_argument("--ddp-steps", type=int, help=f"DDP steps, interrupted at half (default {DDP_STEPS})")
     parser.add_argument("--latency-repeats", type=int, help=f"timed rounds (default {LATENCY_REPEATS})")
-    parser.add_argument("--no-compile", action="store_true", help="leave torch.compile out of the latency part")
+    parser.add_argument("--no-compile", action="store_true", help="leave out the torch.compile latency part")
     parser.add_argument("--budget", type=float, help=f"seconds after which no part starts (default {BUDGET_S:g})")
     parser.add_argument("--only", help="comma-separated part names (data and plan_estimate always run)")
     return parser

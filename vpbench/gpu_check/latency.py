@@ -29,7 +29,9 @@ from torch import Tensor, nn
 from vpbench.gpu_check.runner import CheckFailed, traceback_summary
 
 SEED = 0
-VARIANTS = ("eager", "channels_last", "amp_fp16", "channels_last_amp_fp16", "compile")
+#: the eager-mode variants (one part) and torch.compile against eager (its own part: compiling takes the longest)
+VARIANTS = ("eager", "channels_last", "amp_fp16", "channels_last_amp_fp16")
+COMPILE_VARIANTS = ("eager", "compile")
 
 
 def _models(device: torch.device) -> tuple[nn.Module, nn.Module]:
