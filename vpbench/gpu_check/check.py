@@ -74,7 +74,8 @@ class Check:
         self.device = device
         self.crops_path: Path | None = None
         self.eval_tree: Path | None = None
-        self.results: dict[str, dict[str, Any]] = {}
+        self.results: dict[str, dict[str, Any]] = {}  # what each finished part measured (failed checks too)
+        self.failed: set[str] = set()
 
     def fresh(self, name: str) -> Path:
         path = self.s.work / name
@@ -117,10 +118,12 @@ class Check:
         from vpbench.gpu_check.evaluation import eval_checkpoint, run_evaluation
 
         _, tree = self.needs_data()
-        trained = self.s.work / "train" / "dmvfn-bf16" / "final.pt"
-        checkpoint, origin = eval_checkpoint(self.fresh("eval"), trained if "train_dmvfn_bf16" in self.results else None)
+        # the DMVFN trained by this run (written before its checks, so also when one of them failed)
+        trained = [self.s.work / "train" / f"dmvfn-{d}" / "final.pt" for d in AMP_DTYPES
+                   if f"train_dmvfn_{d}" in self.results]
+        checkpoint, origin = eval_checkpoint(self.fresh("eval"), next((p for p in trained if p.is_file()), None))
         result = run_evaluation(tree, checkpoint, ("cpu", str(self.device)), EVAL_MAX_CLIPS, with_tf32_off=True)
-        return {"weights": origin, **result}
+        return {"weights": origin, "checkpoint": str(checkpoint), **result}
 
     def latency(self, variants: tuple[str, ...]) -> dict[str, Any]:
         from vpbench.gpu_check.latency import run_latency
@@ -137,11 +140,14 @@ class Check:
         from vpbench.gpu_check.hours import recompute_hours
         from vpbench.gpu_check.training import TRAIN_CASES
 
-        rates = {case.name: 1.0 / self.results[f"train_{case.name}_bf16"]["steps_per_s"]
-                 for case in TRAIN_CASES if f"train_{case.name}_bf16" in self.results}
+        # a training part that failed one of its checks after training still measured its speed
+        measured = {case.name: self.results.get(f"train_{case.name}_bf16", {}) for case in TRAIN_CASES}
+        rates = {name: 1.0 / r["steps_per_s"] for name, r in measured.items() if r.get("steps_per_s")}
         if not rates:
-            raise CheckFailed("no bf16 training part finished, so no speed was measured")
-        return recompute_hours(rates, self.s.train_batch, self.s.train_crop, device_name(self.device))
+            raise CheckFailed("no bf16 training part measured a speed")
+        result = recompute_hours(rates, self.s.train_batch, self.s.train_crop, device_name(self.device))
+        result["speeds_from_failed_parts"] = sorted(n for n in rates if f"train_{n}_bf16" in self.failed)
+        return result
 
     def parts(self) -> list[Part]:
         from vpbench.gpu_check.latency import COMPILE_VARIANTS, VARIANTS
@@ -284,8 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         late = time.perf_counter() - started > settings.budget_s
         reason = f"the time budget of {settings.budget_s:g} s was spent before it started" if late else None
         outcome = run_part(part.name, part.run, part.needs_cuda, cuda, reason)
-        if outcome.ok:
+        if outcome.result:
             check.results[part.name] = outcome.result
+        if outcome.status == "failed":
+            check.failed.add(part.name)
         report.add(outcome)
         print(headline(outcome), flush=True)
     report.finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -57,6 +57,7 @@ def recompute_hours(seconds_per_step: dict[str, float], measured_batch: int, mea
     jobs, missing = 0, set()
     total_steps = 0
     train_hours = 0.0
+    per_job: list[dict[str, Any]] = []
     for experiment in plan.experiments.values():
         if not experiment.trained_here:
             continue
@@ -76,6 +77,7 @@ def recompute_hours(seconds_per_step: dict[str, float], measured_batch: int, mea
         step_s = seconds_per_step[key] * (batch / measured_batch) * (crop / measured_crop) ** 2
         hours = steps * step_s / 3600.0
         jobs += 1
+        per_job.append({"experiment": experiment.id, "optimizer_steps": steps, "hours": hours})
         total_steps += steps
         train_hours += hours
         by_configuration[experiment.configuration] = by_configuration.get(experiment.configuration, 0.0) + hours
@@ -89,6 +91,7 @@ def recompute_hours(seconds_per_step: dict[str, float], measured_batch: int, mea
         "train_hours": train_hours,
         "eval_hours_from_plan_reference_gpu": estimate.eval_hours,
         "by_configuration": by_configuration,
+        "jobs": per_job,
         "plan_train_hours": estimate.train_hours,
         "plan_reference_gpu": estimate.reference_gpu,
         "seconds_per_step_measured": seconds_per_step,
