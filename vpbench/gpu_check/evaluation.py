@@ -1,9 +1,12 @@
 """Evaluation part: one protocol scored with all four metrics on CUDA, and the same clips on CPU.
 
 Both runs go through :func:`vpbench.evaluate.evaluate_experiment` (checkpoint loading, layout choice, rollout, the
-metric suite with LPIPS on the evaluation device). DMVFN is evaluated with ``inference_routing="threshold"``: a
-stochastic draw comes from a different generator on each device, so only a deterministic decision lets the two
-devices run the same sub-network.
+metric suite with LPIPS on the evaluation device). DMVFN is evaluated with ``inference_routing="threshold"`` and
+``beta=1``: a stochastic draw comes from a different generator on each device, so only a deterministic decision lets
+both run the same sub-network, and it must not sit on the threshold: with beta = 0.5 a barely trained router gives
+every block p ~ 0.5, where round-off alone flips decisions, while with beta = 1 a block runs unless its rate is under
+half the mean (p = min(n sigma_i / sum sigma, 1) >= 0.5), far from a near-uniform router's values. Whether both
+devices ran the same blocks is checked too.
 
 Tolerance (:data:`TOLERANCES`): the per-step means over the clips, the numbers the tables aggregate, may differ by
 at most half a unit of the last digit the paper prints: MS-SSIM, SSIM and LPIPS are printed x100 with two decimals
@@ -26,7 +29,7 @@ from vpbench.gpu_check.data import EVAL_PROTOCOL
 from vpbench.gpu_check.runner import CheckFailed
 
 TOLERANCES: dict[str, float] = {"ms_ssim": 5e-5, "ssim": 5e-5, "lpips": 5e-5, "psnr": 5e-3}
-EVAL_OPTIONS = {"inference_routing": "threshold"}
+EVAL_OPTIONS = {"inference_routing": "threshold", "beta": 1.0}
 SEED = 1234
 
 
@@ -98,6 +101,7 @@ def run_evaluation(prepared: Path, checkpoint: Path, devices: tuple[str, str], m
         "protocol": EVAL_PROTOCOL,
         "method_options": dict(EVAL_OPTIONS),
         "clips": int(rows["clip_id"].nunique()),
+        "mean_active_blocks": float(rows["active_blocks"].str.count("1").mean()),
         "metrics": sorted(set(rows["metric"])),
         "tolerance_of_step_means": TOLERANCES,
         "reference_device": reference_device,
