@@ -296,6 +296,8 @@ def run_ddp(crops_path: Path, out_dir: Path, device_type: str, nproc: int, *, st
         problems.append("train_log.csv does not hold every step exactly once")
     if not all(math.isfinite(v) for v in losses):
         problems.append("a logged loss is not finite")
+    if device_type == "cuda" and not result["checkpoint_grad_scaler_state"]:
+        problems.append("the fp16 run's checkpoint holds no GradScaler state")
     if not worker.get("ddp_wrapped"):
         problems.append("the model was not wrapped in DistributedDataParallel")
     if worker.get("all_reduce_ok") is not True:
