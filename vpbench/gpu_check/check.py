@@ -86,8 +86,8 @@ class Check:
     def data(self) -> dict[str, Any]:
         from vpbench.gpu_check.data import EVAL_DATASET, build_eval_tree, build_training_crops
 
-        self.crops_path = build_training_crops(self.s.work / "data" / f"crops-{self.s.train_crops}x{self.s.train_crop}.npy",
-                                               self.s.train_crops, self.s.train_crop)
+        crops = self.s.work / "data" / f"crops-{self.s.train_crops}x{self.s.train_crop}.npy"
+        self.crops_path = build_training_crops(crops, self.s.train_crops, self.s.train_crop)
         self.eval_tree = build_eval_tree(self.s.work / "data")
         return {"training_crops": str(self.crops_path), "crops": self.s.train_crops, "crop": self.s.train_crop,
                 "eval_tree": str(self.eval_tree), "eval_dataset": EVAL_DATASET}
@@ -227,11 +227,14 @@ def headline(outcome: PartOutcome) -> str:
     elif "comparison" in r:
         text += f"; max |step-mean diff| {r['comparison']['max_abs_diff_of_step_means']}"
     elif "train_hours" in r and "device" in r:
-        text += f"; {r['train_hours']:,.1f} h training on {r['device']} (plan: {r['plan_train_hours']:,.1f} h on {r['plan_reference_gpu']})"
+        text += (f"; {r['train_hours']:,.1f} h training on {r['device']} "
+                 f"(plan: {r['plan_train_hours']:,.1f} h on {r['plan_reference_gpu']})")
     elif "printed" in r:
         text += f"; {r['printed'].splitlines()[0]}"
     elif "final_step" in r:
-        text += f"; {r['worker'].get('backend')} x{r['worker'].get('world_size')}, resumed at {r['worker'].get('resumed_from_step')} -> {r['final_step']}"
+        worker = r["worker"]
+        text += (f"; {worker.get('backend')} x{worker.get('world_size')}, resumed at "
+                 f"{worker.get('resumed_from_step')} -> {r['final_step']}")
     return text
 
 

@@ -34,7 +34,8 @@ def build_training_crops(path: Path, count: int, crop: int, seed: int = 0) -> Pa
     videos = [decode_video(smoke_video(name)) for name in TRAINING_CLIPS]  # [N, H, W, 3] uint8 RGB
     for name, frames in zip(TRAINING_CLIPS, videos):
         if min(frames.shape[1:3]) < crop:
-            raise ValueError(f"smoke clip {name!r} is {frames.shape[1]}x{frames.shape[2]}, smaller than the crop {crop}")
+            raise ValueError(
+                f"smoke clip {name!r} is {frames.shape[1]}x{frames.shape[2]}, smaller than the crop {crop}")
     rng = np.random.default_rng(seed)
     crops = np.empty((count, 3, 3, crop, crop), dtype=np.uint8)
     for i in range(count):

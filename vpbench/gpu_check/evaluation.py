@@ -73,7 +73,8 @@ def compare(reference: pd.DataFrame, other: pd.DataFrame) -> dict[str, Any]:
     keys = ["seed", "clip_id", "step", "metric"]
     merged = reference.merge(other, on=keys, suffixes=("_ref", "_other"), validate="one_to_one")
     if len(merged) != len(reference) or len(merged) != len(other):
-        raise CheckFailed(f"the two runs scored different rows ({len(reference)} vs {len(other)}, {len(merged)} shared)")
+        raise CheckFailed(
+            f"the two runs scored different rows ({len(reference)} vs {len(other)}, {len(merged)} shared)")
     merged["diff"] = (merged["value_other"] - merged["value_ref"]).abs()
     step_means = merged.groupby(["metric", "step"])[["value_ref", "value_other"]].mean()
     worst_mean: dict[str, float] = {}

@@ -62,9 +62,7 @@ def _cases(dvf: nn.Module, dmvfn: nn.Module, device: torch.device, channels_last
         def run(context: Tensor) -> Any:
             prev = context[:, -2].contiguous(memory_format=layout)
             cur = context[:, -1].contiguous(memory_format=layout)
-            scope = (torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None
-                     else contextlib.nullcontext())
-            with scope:
+            with _autocast(device, autocast_dtype):
                 return fn(prev, cur)
         return run
 
@@ -88,6 +86,10 @@ def _routed_frame_only(dmvfn: nn.Module, prev: Tensor, cur: Tensor) -> Tensor:
     return active
 
 
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
 def _none(_: Any) -> None:
     return None
 
@@ -97,7 +99,7 @@ def _frames(dvf: nn.Module, dmvfn: nn.Module, context: Tensor, device: torch.dev
     layout = torch.channels_last if channels_last else torch.contiguous_format
     prev, cur = (context[:, k].contiguous(memory_format=layout) for k in (-2, -1))
     ones = torch.ones(1, dmvfn.n_blocks, dtype=torch.bool, device=device)
-    scope = torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None else contextlib.nullcontext()
+    scope = _autocast(device, autocast_dtype)
     with torch.inference_mode(), scope:
         return {"dvf": dvf(prev, cur).float(), "dmvfn_all_blocks": dmvfn(prev, cur, active=ones).float()}
 
@@ -146,7 +148,8 @@ def _time_variant(variant: str, dvf: nn.Module, dmvfn: nn.Module, context: Tenso
     if variant == "compile":
         models = _compiled(dvf, dmvfn)
     elif channels_last:
-        models = tuple(copy.deepcopy(m).to(memory_format=torch.channels_last) for m in models)  # type: ignore[assignment]
+        models = (copy.deepcopy(dvf).to(memory_format=torch.channels_last),
+                  copy.deepcopy(dmvfn).to(memory_format=torch.channels_last))
     entry: dict[str, Any] = {}
     started = time.perf_counter()
     frames = _frames(*models, context, device, channels_last, autocast_dtype)  # also compiles, for "compile"
@@ -173,5 +176,6 @@ def _summary(out: dict[str, Any]) -> str:
     return (f"eager {out['size']}: DVF {eager['median_s']['dvf']:.4f} s, DMVFN routed "
             f"{eager['median_s']['dmvfn_routed']:.4f} s, all blocks {eager['median_s']['dmvfn_all_blocks']:.4f} s; "
             f"DVF/DMVFN(routed) {ratio:.2f}x (paper, 2080Ti: 0.130 / 0.023 = "
-            f"{out['paper']['ratio']:.2f}x); medians of {out['repeats']}: "
-            + ", ".join(f"{k} {statistics.fmean(v['speedup_over_eager'].values()):.2f}x" for k, v in out["variants"].items()))
+            f"{out['paper']['ratio']:.2f}x); medians of {out['repeats']}; mean speed-up over eager: "
+            + ", ".join(f"{k} {statistics.fmean(v['speedup_over_eager'].values()):.2f}x"
+                        for k, v in out["variants"].items()))
