@@ -9,7 +9,7 @@ JOBS ?= 2
 # Tests and the smoke run never touch the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: all env assets test smoke report bench bench-loader clean-smoke
+.PHONY: all env assets test smoke report bench bench-loader gpu-check clean-smoke
 
 all: test
 
@@ -43,6 +43,11 @@ bench: $(ASSETS)
 
 bench-loader: $(ASSETS)
 	$(BIN)/python -m data_prep.bench_loader --out results/benchmarks/loader.json
+
+# Every CUDA path in one run (< 8 minutes on one GPU); CUDA parts read "skipped: no CUDA" without a GPU.
+# The report goes to results/benchmarks/gpu-<device>.json; GPU_CHECK_ARGS passes flags (e.g. --quick, --no-compile).
+gpu-check: $(ASSETS)
+	$(OFFLINE) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m vpbench.gpu_check $(GPU_CHECK_ARGS)
 
 clean-smoke:
 	rm -rf results/smoke reports/smoke resources/smoke
