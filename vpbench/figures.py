@@ -162,7 +162,7 @@ def _reference_values(cell: Mapping[str, Any], protocol: str, horizon: int, base
     from vpbench.aggregate import aggregate_scores
     from vpbench.tables import counted_gflops
 
-    scores = read_scores([cell["scores"]], base)
+    scores = read_scores([cell["scores"]], base, cell.get("expect"))
     scores = scores[(scores["experiment"] == cell["experiment"]) & (scores["protocol"] == protocol)]
     aggregated = aggregate_scores(scores, horizons=(horizon,))
     hit = aggregated[aggregated["metric"] == "ms_ssim"]
@@ -182,7 +182,7 @@ def usage_rates(cells: Mapping[str, Mapping[str, Any] | None], base: Path) -> di
         if not cell:
             rates[label] = None
             continue
-        scores = read_scores([cell["scores"]], base)
+        scores = read_scores([cell["scores"]], base, cell.get("expect"))
         usage = block_usage(scores[scores["experiment"] == cell["experiment"]])
         rates[label] = usage.sort_values("block")["usage_rate"].to_numpy(dtype=float) if len(usage) else None
     return rates

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vpbench import scores
 from vpbench.aggregate import aggregate_scores, block_usage
 
 #: the paper prints these metrics ×10⁻²
@@ -70,16 +71,18 @@ def read_paper_csv(path: str | Path) -> pd.DataFrame:
     return values
 
 
-def read_scores(files: Sequence[str], base: Path) -> pd.DataFrame:
+def read_scores(files: Sequence[str], base: Path, expect: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Score files, each validated (:func:`vpbench.scores.validate_scores`) and, with ``expect`` (a cell's
+    ``expect``: experiment, protocol, seeds, steps, clips), checked to be one whole evaluation."""
     frames = []
     for name in files:
         path = base / name
         if not path.is_file():
             raise TableError(f"{path}: score file not found (run its `vpbench evaluate` job first)")
         try:
-            frames.append(pd.read_parquet(path))
-        except Exception as err:  # pyarrow raises several types for a truncated or foreign file
-            raise TableError(f"{path}: not a readable score parquet ({err})") from None
+            frames.append(scores.read_scores(path, expect))
+        except scores.ScoreFileError as err:
+            raise TableError(str(err)) from None
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -167,7 +170,7 @@ def _aggregate(cell_scores: pd.DataFrame, horizons: Sequence[int], cumulative: b
 def _cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict[str, pd.DataFrame]) -> pd.DataFrame:
     path = cell["scores"]
     if path not in cache:
-        cache[path] = read_scores([path], base)
+        cache[path] = read_scores([path], base, cell.get("expect"))
     frame = cache[path]
     selected = frame[(frame["experiment"] == cell["experiment"]) & (frame["protocol"] == protocol)]
     if selected.empty:
