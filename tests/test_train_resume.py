@@ -44,7 +44,7 @@ def test_killed_and_resumed_run_matches_the_uninterrupted_one_bitwise(tmp_path):
     assert not (tmp_path / "cut" / "final.pt").exists()
     assert load_training_checkpoint(tmp_path / "cut" / "last.pt")["step"] == 3  # steps 4, 5 are lost
 
-    assert _vpbench_train_in_process(spec_path, tmp_path / "cut") == 1  # never silently restarts over a checkpoint
+    assert _vpbench_train_in_process(spec_path, tmp_path / "cut") == 2  # never silently restarts over a checkpoint
     torch.manual_seed(999)  # the resuming process's own RNG state must not matter
     assert _vpbench_train_in_process(spec_path, tmp_path / "cut", "--resume") == 0
 
@@ -64,8 +64,8 @@ def test_killed_and_resumed_run_matches_the_uninterrupted_one_bitwise(tmp_path):
 def test_bad_spec_is_reported_by_name(tmp_path, capsys):
     spec_path = tmp_path / "spec.json"
     spec_path.write_text('{"id": "x", "method": "dmvfn", "train": {"dataset": "d", "data_root": "r", "lr": 1}}')
-    assert _vpbench_train_in_process(spec_path, tmp_path / "out") == 1
+    assert _vpbench_train_in_process(spec_path, tmp_path / "out") == 2
     stderr = capsys.readouterr().err
     assert "unknown key(s) ['lr']" in stderr and str(spec_path) in stderr
-    assert _vpbench_train_in_process(tmp_path / "missing.json", tmp_path / "out") == 1
+    assert _vpbench_train_in_process(tmp_path / "missing.json", tmp_path / "out") == 2
     assert "missing.json: experiment spec not found" in capsys.readouterr().err
