@@ -962,8 +962,8 @@ __all__ = [
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m vpbench.plan spec <experiment> --config ... --out ...``: the spec writer without the CLI's imports.
 
-    Same as ``vpbench spec``; the pipeline's spec jobs use this entry because it does not import torch, which
-    makes each of them a fraction of a second.
+    Same as ``vpbench spec``, without the CLI's imports (the plan's method check imports torch and the methods,
+    nothing more).
     """
     import argparse
     import sys
