@@ -89,6 +89,10 @@ CONFIG_CASES = {
                                       ["protocols.kitti.dataset", "'kitti'"]),
     "protocol size differs from the prepared size": (_config("protocols", "kitti", "size", value="256x832"),
                                                      ["protocols.kitti.size", "datasets.kitti.size"]),
+    "frames too small for MS-SSIM": (
+        lambda config, experiments: [config["datasets"]["kitti"].update(size="144x560"),
+                                     config["protocols"]["kitti"].update(size="144x560")],
+        ["datasets.kitti.size", "protocol kitti", "> 160 px"]),
     "no crop on small frames": (_config("recipes", "smoke", "crop", value=None),
                                 ["recipes.smoke.crop", "224", "176x352", "cityscapes"]),
     "crop larger than the frames": (_config("recipes", "smoke", "crop", value=200), ["recipes.smoke.crop", "crop 200"]),
@@ -366,23 +370,43 @@ def test_a_whole_score_file_reads(tmp_path):
     assert len(read_scores(path, EXPECT)) == len(whole_scores())
 
 
-def test_render_names_a_score_file_without_seeds(tmp_path, capsys):
+def _render_world(tmp_path: Path) -> tuple[Plan, Path]:
     config = load_config([SMOKE])
     config["paths"] = {key: str(tmp_path / key) for key in ("raw", "prepared", "results", "reports")}
-    config["select"] = {"variants": ["copy_last"], "configurations": ["kitti"]}
+    config["select"] = {"variants": ["copy_last", "dmvfn"], "configurations": ["kitti"]}
     config.pop("official_weights")
-    plan = Plan(config, root=ROOT)
-    path = Path(plan.score_file("copy_last-kitti", "kitti"))
-    path.parent.mkdir(parents=True)
-    rows = [{"experiment": "copy_last-kitti", "method": "copy_last", "protocol": "kitti", "source": "untrained",
-             "clip_id": c, "step": s, "metric": "psnr", "value": 20.0, "active_blocks": ""}
-            for c in ("a", "b") for s in range(1, 6)]
-    pd.DataFrame(rows).to_parquet(path)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    code, err = run_cli(capsys, "render", "table1", "--config", str(tmp_path / "config.yaml"))
+    return Plan(config, root=ROOT), tmp_path / "config.yaml"
+
+
+def _whole_file(plan: Plan, experiment: str, protocol: str, clips: int, drop: str | None = None) -> Path:
+    exp, expect = plan.experiments[experiment], plan.score_expectation(experiment, protocol)
+    rows = [{"experiment": experiment, "method": exp.method, "protocol": protocol, "source": exp.source, "seed": seed,
+             "clip_id": f"c{c}", "step": step, "metric": metric, "value": 0.5, "active_blocks": ""}
+            for seed in expect["seeds"] for c in range(clips) for step in range(1, expect["steps"] + 1)
+            for metric in ("ms_ssim", "lpips", "psnr", "ssim")]
+    path = Path(plan.score_file(experiment, protocol))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).drop(columns=[drop] if drop else []).to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("case", ["no seed column", "fewer clips than the other rows"])
+def test_render_names_the_bad_score_file_and_writes_no_table(tmp_path, capsys, case):
+    plan, config = _render_world(tmp_path)
+    for experiment in ("copy_last-kitti", "dmvfn-kitti"):
+        for protocol in plan.experiments[experiment].protocols:
+            _whole_file(plan, experiment, protocol, 2)
+    if case == "no seed column":
+        bad = _whole_file(plan, "copy_last-kitti", "kitti", 2, drop="seed")
+        culprits = [str(bad), "columns missing ['seed']"]
+    else:
+        bad = _whole_file(plan, "copy_last-kitti", "kitti", 1)
+        culprits = [f"{bad}: scores 1 clips of protocol 'kitti'", "scores 2", "re-run the evaluation"]
+    code, err = run_cli(capsys, "render", "table5", "--config", str(config))
     assert code == 1
-    assert_one_line(err, str(path), "columns missing ['seed']")
-    assert not list((tmp_path / "reports").rglob("table1.*"))
+    assert_one_line(err, *culprits)
+    assert not list((tmp_path / "reports").rglob("table5.*"))
 
 
 # -------------------------------------------------------------------------------------------- interrupted runs

@@ -323,6 +323,7 @@ class Plan:
     def _check_protocols(self) -> None:
         """Configured protocols exist in data_prep, on the dataset they declare, at the size that dataset is prepared."""
         from data_prep.protocols import PROTOCOLS
+        from vpbench.metrics import MetricInputError, check_ms_ssim_size
 
         cfg = self.config
         used = {p for exp in self.experiments.values() for p in exp.protocols}
@@ -342,6 +343,13 @@ class Plan:
                     f"protocols.{name}.size: {protocol['size']} differs from datasets.{protocol['dataset']}.size "
                     f"{prepared}, the size its frames are prepared at"
                 )
+            size = parse_size(prepared) if prepared else (known.height, known.width)
+            if not known.routing_only:  # every metric is scored, MS-SSIM included
+                try:
+                    check_ms_ssim_size(*size)
+                except MetricInputError as err:
+                    where = f"datasets.{protocol['dataset']}.size" if prepared else f"protocols.{name}"
+                    raise ConfigError(f"{where} (protocol {name}): {err}") from None
 
     def _check_crops(self) -> None:
         """A training crop fits in the frames of the training dataset (else every training item fails)."""

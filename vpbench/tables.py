@@ -167,10 +167,28 @@ def _aggregate(cell_scores: pd.DataFrame, horizons: Sequence[int], cumulative: b
     return aggregate_scores(cell_scores, horizons=tuple(horizons), cumulative=cumulative)
 
 
-def _cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _same_clips_as_peers(frame: pd.DataFrame, path: Path, protocol: str, cache: dict[str, Any]) -> None:
+    """Every score file of one protocol in a table scores the same clips (a file cut short shows up here)."""
+    clips = frozenset(frame["clip_id"])
+    key = f"clips of protocol {protocol}"
+    if key not in cache:
+        cache[key] = (clips, path)
+        return
+    peer_clips, peer = cache[key]
+    if clips != peer_clips:
+        (short, n_short), (other, n_other) = sorted([(path, len(clips)), (peer, len(peer_clips))], key=lambda p: p[1])
+        raise TableError(
+            f"{short}: scores {n_short} clips of protocol {protocol!r}, but {other} scores {n_other} "
+            f"({len(clips ^ peer_clips)} differ); the rows of a table compare the same clips: re-run the evaluation "
+            "that is short"
+        )
+
+
+def _cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict[str, Any]) -> pd.DataFrame:
     path = cell["scores"]
     if path not in cache:
         cache[path] = read_scores([path], base, cell.get("expect"))
+        _same_clips_as_peers(cache[path], base / path, protocol, cache)
     frame = cache[path]
     selected = frame[(frame["experiment"] == cell["experiment"]) & (frame["protocol"] == protocol)]
     if selected.empty:
@@ -200,7 +218,7 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
                 # The header itself says when t+k is a cumulative mean (the paper's convention), not frame t+k.
                 when = f"t+{horizon} (cum. t+1..t+{horizon})" if cumulative and horizon > 1 else f"t+{horizon}"
                 columns.append((f"{protocol}/{metric}/t{horizon}", f"{label} {METRIC_LABEL[metric]} {when}"))
-    cache: dict[str, pd.DataFrame] = {}
+    cache: dict[str, Any] = {}
     for row in plan["rows"]:
         for group in plan["groups"]:
             protocol = group["protocol"]
@@ -263,7 +281,7 @@ def usage_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
     blocks = [c for c in paper.columns if c.startswith("block")]
     columns = [(b, f"{b.replace('block', 'block ')} (x{int(paper.at['scale', b])})" if "scale" in paper.index else b) for b in blocks]
     records = []
-    cache: dict[str, pd.DataFrame] = {}
+    cache: dict[str, Any] = {}
     for row in plan["rows"]:
         cell = row["cells"].get(row["protocol"])
         usage = None
@@ -290,7 +308,7 @@ def beta_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
     horizon = int(plan.get("horizon", 1))
     records = []
     columns = []
-    cache: dict[str, pd.DataFrame] = {}
+    cache: dict[str, Any] = {}
     for panel in plan["panels"]:
         protocol = panel["protocol"]
         for beta in plan["betas"]:
