@@ -22,6 +22,7 @@ EXIT_USER_ERROR = 2
 DEBUG_ENV = "VPBENCH_DEBUG"
 #: exception classes (module.qualname, matched along the MRO, so that nothing heavy is imported to classify)
 USER_ERRORS = frozenset({
+    "vpbench.cli.CommandLineError",
     "vpbench.plan.ConfigError",
     "vpbench.spec.SpecError",
     "vpbench.checkpoints.CheckpointError",
@@ -45,6 +46,10 @@ FAILURES = frozenset({
     "vpbench.aggregate.AggregationError",
     "vpbench.predictions.PredictionError",
 })
+
+
+class CommandLineError(ValueError):
+    """A command-line value that parses but cannot be used (bad JSON in --options, an empty --usage-from folder)."""
 
 
 def classify(error: BaseException) -> int | None:
