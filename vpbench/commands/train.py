@@ -41,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = train(spec, args.out, resume=args.resume, device=args.device, progress=not args.no_progress)
     except AlreadyTrained as err:
-        print(f"vpbench train: {err}", file=sys.stderr)
-        return 0 if args.resume else EXIT_USER_ERROR
+        if args.resume:  # a finished run: nothing to do
+            print(f"vpbench train: {err}", file=sys.stderr)
+            return 0
+        print(f"vpbench train: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
     if os.environ.get("RANK", "0") != "0":  # under torchrun only the main process reports
         return 0
     print(f"trained {spec.id}: {result.steps} batches, {result.optimizer_steps} optimiser steps, "
