@@ -78,7 +78,7 @@ def gumbel_soft_gates(logits: Tensor, tau: float) -> Tensor:
     """Eq. 9 with fresh Gumbel(0, 1) noise: soft gates in (0, 1)."""
     u = torch.rand_like(logits).clamp_(1e-10, 1.0 - 1e-7)
     gumbel = -torch.log(-torch.log(u))
-    return torch.sigmoid(2.0 * (logits + gumbel - 1.0) / tau)
+    return check_finite_probabilities(torch.sigmoid(2.0 * (logits + gumbel - 1.0) / tau))
 
 
 def gumbel_activation_probability(logits: Tensor) -> Tensor:

@@ -21,7 +21,7 @@ import pytest
 import torch
 import yaml
 
-from tests.test_train_support import tiny_spec
+from tests.test_train_support import TinyPredictor, tiny_spec
 from vpbench import evaluate as evaluation
 from vpbench.cli import main as vpbench_main
 from vpbench.plan import Plan, load_config
@@ -95,6 +95,7 @@ CONFIG_CASES = {
         ["datasets.kitti.size", "protocol kitti", "> 160 px"]),
     "no crop on small frames": (_config("recipes", "smoke", "crop", value=None),
                                 ["recipes.smoke.crop", "224", "176x352", "cityscapes"]),
+    "a learning rate of zero": (_config("recipes", "smoke", "lr_max", value=0), ["recipes.smoke", "lr_max"]),
     "crop larger than the frames": (_config("recipes", "smoke", "crop", value=200), ["recipes.smoke.crop", "crop 200"]),
 }
 
@@ -137,6 +138,30 @@ def test_snakemake_dry_run_stops_on_a_bad_method_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "variants.dmvfn-beta_0.3.options.beta" in result.stdout + result.stderr
     assert "Job stats" not in result.stdout
+
+
+SPEC_CASES = {
+    "unknown key": ({"train": {"lr": 1}}, ["spec.json.train", "unknown key(s) ['lr']"]),
+    "negative learning rate": ({"train": {"lr_max": -1.0}}, ["train.lr_max", "-1.0"]),
+    "infinite learning rate": ({"train": {"lr_max": float("inf")}}, ["train.lr_max", "inf"]),
+    "zero steps": ({"train": {"max_steps": 0}}, ["train.max_steps", "got 0"]),
+    "no routing seeds": ({"eval": {"routing_seeds": []}}, ["eval.routing_seeds", "[]"]),
+    "upper-case channel order": ({"eval": {"channel_order_lpips": "BGR"}}, ["eval.channel_order_lpips", "'BGR'"]),
+}
+
+
+@pytest.mark.parametrize("case", list(SPEC_CASES), ids=list(SPEC_CASES))
+def test_a_bad_spec_file_is_named(tmp_path, capsys, case):
+    change, culprits = SPEC_CASES[case]
+    spec = tiny_spec().to_dict()
+    for section, values in change.items():
+        spec[section] = {**(spec[section] or {}), **values}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    code, err = run_cli(capsys, "train", "--spec", str(tmp_path / "spec.json"), "--out", str(tmp_path / "out"),
+                        "--device", "cpu", "--no-progress")
+    assert code == 2
+    assert_one_line(err, *culprits)
+    assert not (tmp_path / "out").exists()
 
 
 # -------------------------------------------------------------------------------------------------------- data
@@ -429,33 +454,50 @@ def test_a_diverging_dmvfn_takes_the_non_finite_stop(tmp_path, capsys):
     assert f"step {last['step'] + 1} " in err
 
 
-@pytest.mark.parametrize("hook, culprit", [
+class PoisonedPredictor(TinyPredictor):
+    """TinyPredictor that turns one kind of value NaN/inf from its 4th step on (steps 1-3 are clean)."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__(noise=False, nan_after=3 if poison == "loss" else None)
+        self.poison = poison
+        self.spare = torch.nn.Parameter(torch.zeros(2))  # not in the loss: only the weight check can see it
+        self.steps = 0
+
+    def set_training_progress(self, progress: float) -> None:
+        self.steps += 1
+        if self.steps == 4 and self.poison == "weight":
+            with torch.no_grad():
+                self.spare.fill_(float("inf"))
+
+    def loss(self, context, target):
+        output = super().loss(context, target)
+        if self.poison == "gradient" and self.steps >= 4:
+            self.net[0].weight.register_hook(lambda grad: grad * float("nan"))
+        return output
+
+
+def poisoned_predictor(**options: Any) -> PoisonedPredictor:
+    return PoisonedPredictor(**options)
+
+
+@pytest.mark.parametrize("poison, culprit", [
     ("loss", "the loss is not finite"),
     ("gradient", "the gradient of net.0.weight is not finite"),
-], ids=["loss", "gradient"])
-def test_every_non_finite_value_takes_the_same_stop(tmp_path, hook, culprit):
-    from tests.test_train_support import TinyPredictor
+    ("weight", "the weight spare is not finite after the optimiser step"),
+])
+def test_every_non_finite_value_takes_the_same_stop(tmp_path, poison, culprit):
+    from vpbench.checkpoints import load_training_checkpoint
     from vpbench.train import TrainingDiverged, train
 
-    spec = tiny_spec(max_steps=6, checkpoint_every=2, method_options={"nan_after": 3} if hook == "loss" else {})
-    if hook == "gradient":
-        original = TinyPredictor.loss
-
-        def poisoned(self, context, target):
-            output = original(self, context, target)
-            if self.calls > 3:
-                self.net[0].weight.register_hook(lambda grad: grad * float("nan"))
-            return output
-
-        TinyPredictor.loss = poisoned  # type: ignore[method-assign]
-    try:
-        with pytest.raises(TrainingDiverged) as caught:
-            train(spec, tmp_path, device="cpu", progress=False, tensorboard=False)
-    finally:
-        if hook == "gradient":
-            TinyPredictor.loss = original  # type: ignore[method-assign]
-    assert "step 4 (epoch 0, window 0)" in str(caught.value) and culprit in str(caught.value)
-    assert "last.pt is kept" in str(caught.value) and not (tmp_path / "final.pt").exists()
+    spec = tiny_spec(max_steps=6, checkpoint_every=2, method_options={"poison": poison})
+    spec.method = "tests.test_bad_inputs:poisoned_predictor"
+    with pytest.raises(TrainingDiverged) as caught:
+        train(spec, tmp_path, device="cpu", progress=False, tensorboard=False)
+    message = str(caught.value)
+    assert "step 4 (epoch 0, window 0)" in message and culprit in message and "\n" not in message
+    assert f"{tmp_path / 'last.pt'} is kept as the last good checkpoint" in message
+    assert load_training_checkpoint(tmp_path / "last.pt")["step"] == 2  # the step-4 state was never saved
+    assert not (tmp_path / "final.pt").exists() and not leftovers(tmp_path)
 
 
 def test_a_failed_score_write_leaves_nothing(tmp_path, monkeypatch):

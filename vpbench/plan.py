@@ -357,6 +357,12 @@ class Plan:
         from vpbench.recipes import resolve_recipe
         from vpbench.spec import ExperimentSpec, SpecError
 
+        for exp in self.experiments.values():  # every spec builds (ExperimentSpec checks each value)
+            try:
+                self.experiment_spec(exp.id)
+            except SpecError as err:
+                where = f"recipes.{exp.recipe}" if exp.recipe else "evaluation"
+                raise ConfigError(f"{where} (experiment {exp.id}): {err}") from None
         checked: set[tuple[str, str]] = set()
         for exp in self.experiments.values():
             if not exp.trained_here or (exp.recipe, exp.train_dataset) in checked:
