@@ -6,7 +6,12 @@ Methods from other packages register through the entry-point group ``vpbench.met
 
 from __future__ import annotations
 
+import collections.abc
+import difflib
 import importlib
+import inspect
+import types
+import typing
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
@@ -18,6 +23,14 @@ ENTRY_POINT_GROUP = "vpbench.methods"
 _REGISTRY: dict[str, Factory] = {}
 # Modules whose import registers the built-in methods.
 _BUILTIN_MODULES = ("models.dmvfn", "baselines")
+
+
+class MethodOptionError(ValueError):
+    """A method name that resolves to nothing, or options its factory does not accept; ``key`` names the option."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def register_method(name: str) -> Callable[[Factory], Factory]:
@@ -53,7 +66,11 @@ def resolve_factory(name: str) -> Factory:
     if name not in _REGISTRY:
         _load_entry_points()
     if name not in _REGISTRY:
-        raise KeyError(f"unknown method {name!r}; registered: {', '.join(available_methods())}")
+        known = available_methods()
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise KeyError(f"unknown method {name!r}; {hint}registered: {', '.join(known)} (or an entry point of "
+                       f"{ENTRY_POINT_GROUP!r}, or 'package.module:factory')")
     return _REGISTRY[name]
 
 
@@ -68,3 +85,121 @@ def available_methods() -> list[str]:
     _load_builtins()
     _load_entry_points()
     return sorted(_REGISTRY)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Option checks before any job runs (``vpbench plan``, ``snakemake -n``)
+
+
+def check_method(name: str, options: dict[str, Any]) -> None:
+    """Raise :class:`MethodOptionError` unless ``name`` resolves and builds with ``options``.
+
+    Option names are checked against the factory's parameters (or, for a ``**options`` factory, those of the class
+    it is annotated to return), values against their type hints, and ranges by building the method on the meta
+    device (no memory, no weights), so the method's own constructor checks apply (DMVFN: beta in (0, 1]).
+    """
+    try:
+        factory = resolve_factory(name)
+    except KeyError as err:
+        raise MethodOptionError(err.args[0] if err.args else f"unknown method {name!r}") from None
+    parameters, hints = _accepted_parameters(factory)
+    if parameters is not None:
+        for key, value in options.items():
+            if key not in parameters:
+                close = difflib.get_close_matches(key, list(parameters), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise MethodOptionError(
+                    f"method {name!r} has no option {key!r}; {hint}options: {', '.join(parameters) or '(none)'}", key
+                )
+            expected = hints.get(key)
+            if expected is not None and not _matches(value, expected):
+                raise MethodOptionError(
+                    f"option {key!r} of method {name!r} must be {_describe(expected)}, got {value!r}", key
+                )
+    _try_build(name, factory, options)
+
+
+def _accepted_parameters(factory: Factory) -> tuple[list[str] | None, dict[str, Any]]:
+    """Keyword names ``factory`` accepts (None: any) and their type hints."""
+    target: Any = factory
+    for _ in range(2):
+        try:
+            signature = inspect.signature(target)
+        except (TypeError, ValueError):
+            return None, {}
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+            names = [n for n, p in signature.parameters.items()
+                     if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+            return names, _hints(target.__init__ if inspect.isclass(target) else target)
+        returned = _hints(target).get("return") if not inspect.isclass(target) else None
+        if not inspect.isclass(returned):
+            return None, {}
+        target = returned  # a ``build(**options) -> Class`` factory passes its options to the class
+    return None, {}
+
+
+def _hints(function: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(function)
+    except Exception:  # unresolvable annotations: names are still checked, types are left to the factory
+        return {}
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if origin is typing.Literal:
+        return value in args
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (collections.abc.Sequence, list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            return len(value) == len(args) and all(_matches(v, a) for v, a in zip(value, args))
+        return not args or all(_matches(v, args[0]) for v in value)
+    return True  # an annotation this check does not know: the factory decides
+
+
+def _describe(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args)
+    if hint is type(None):
+        return "null"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (collections.abc.Sequence, list, tuple):
+        return f"a list of {_describe(args[0])}" if args else "a list"
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _try_build(name: str, factory: Factory, options: dict[str, Any]) -> None:
+    import torch
+
+    try:
+        with torch.device("meta"):
+            factory(**options)
+        return
+    except (TypeError, ValueError, KeyError) as err:
+        message = err.args[0] if err.args and isinstance(err.args[0], str) else str(err)
+    except Exception:  # noqa: BLE001 - a factory that cannot run on the meta device is built for real below
+        try:
+            factory(**options)
+            return
+        except Exception as err:  # noqa: BLE001 - reported as an option error of this method
+            message = f"{type(err).__name__}: {err}"
+    key = next((k for k in options if k in message), None)
+    raise MethodOptionError(f"method {name!r} with options {options}: {message}", key)

@@ -37,11 +37,27 @@ ROUTING_METHODS: tuple[str, ...] = ("stebs", "gumbel", "random", "none")
 INFERENCE_ROUTINGS: tuple[str, ...] = ("sample", "sample0", "deterministic", "threshold")
 
 
+class NonFiniteRouting(FloatingPointError):
+    """Activation probabilities are NaN/inf (diverged weights): no sub-network can be drawn from them.
+
+    Raised instead of letting ``torch.bernoulli`` fail or letting every comparison with NaN silently skip every
+    block; the training and evaluation engines turn it into their non-finite stop.
+    """
+
+
+def check_finite_probabilities(probs: Tensor) -> Tensor:
+    if not bool(torch.isfinite(probs).all()):
+        bad = probs[~torch.isfinite(probs)].flatten()[0].item()
+        raise NonFiniteRouting(f"routing probabilities are not finite ({bad} in a [{', '.join(map(str, probs.shape))}] batch)")
+    return probs
+
+
 class BernoulliSTE(torch.autograd.Function):
     """Eqs. 11-12: forward draws v ~ Bernoulli(p) (or thresholds given uniforms), backward passes dv -> dp."""
 
     @staticmethod
     def forward(ctx, probs: Tensor, uniforms: Tensor | None = None) -> Tensor:  # type: ignore[override]
+        check_finite_probabilities(probs)
         if uniforms is None:
             return torch.bernoulli(probs)
         return (uniforms < probs).to(probs.dtype)
@@ -62,7 +78,7 @@ def gumbel_soft_gates(logits: Tensor, tau: float) -> Tensor:
     """Eq. 9 with fresh Gumbel(0, 1) noise: soft gates in (0, 1)."""
     u = torch.rand_like(logits).clamp_(1e-10, 1.0 - 1e-7)
     gumbel = -torch.log(-torch.log(u))
-    return torch.sigmoid(2.0 * (logits + gumbel - 1.0) / tau)
+    return check_finite_probabilities(torch.sigmoid(2.0 * (logits + gumbel - 1.0) / tau))
 
 
 def gumbel_activation_probability(logits: Tensor) -> Tensor:
@@ -92,6 +108,7 @@ def content_uniforms(prev: Tensor, cur: Tensor, n_blocks: int, salt: int = 0) ->
 
 def decide(probs: Tensor, mode: str, prev: Tensor, cur: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Boolean decisions [B, n] from activation probabilities [B, n] under an inference routing mode."""
+    check_finite_probabilities(probs)
     if mode == "threshold":
         return probs >= 0.5
     if mode == "deterministic":
@@ -112,6 +129,8 @@ def expected_active_blocks(probs: Tensor) -> float:
 
 __all__ = [
     "BernoulliSTE",
+    "NonFiniteRouting",
+    "check_finite_probabilities",
     "ROUTING_METHODS",
     "INFERENCE_ROUTINGS",
     "stebs_probabilities",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -124,7 +125,11 @@ def write_scores(path: Path, experiment: str, protocol: str, rng: np.random.Gene
     return frame
 
 
-def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path) -> None:
+def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, example_on_path) -> None:
+    # The plan resolves every method it names: the plugin is installed (as its entry point would register it).
+    import vpbench_example_method
+
+    monkeypatch.setitem(registry._REGISTRY, "example_residual", vpbench_example_method.build)
     plan = smoke_plan(tmp_path, method="example_residual", compare_configurations=["kitti"], compare_protocols=["kitti"])
     table = plan.compare_plan()
     rng = np.random.default_rng(0)
@@ -178,6 +183,8 @@ def test_compare_target_dry_runs_with_a_module_path(tmp_path: Path) -> None:
         [str(snakemake), "-n", "--configfile", str(path), "--cores", "1", "compare", "--config",
          "method=vpbench_example_method:build", "compare_protocols=[kitti]"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
+        # the plugin is importable (installed), since the plan resolves every method before any job
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(EXAMPLE), os.environ.get("PYTHONPATH")]))),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "compare_table" in result.stdout and "vpbench_example_method.build-kitti" in result.stdout

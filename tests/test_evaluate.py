@@ -274,7 +274,7 @@ def test_command_refuses_a_trainable_method_without_checkpoint(tmp_path, toy_pro
     out = tmp_path / "toy.parquet"
     code = vpbench_main(["evaluate", "--spec", _spec(tmp_path, "test-brighten"), "--protocol", "toy",
                          "--data-root", str(tmp_path), "--out", str(out), "--no-progress"])
-    assert code == 1 and "--checkpoint" in capsys.readouterr().err and not out.exists()
+    assert code == 2 and "--checkpoint" in capsys.readouterr().err and not out.exists()
 
 
 def test_bgr_protocol_feeds_the_method_reversed_channels(tmp_path, toy_protocol):
@@ -307,7 +307,7 @@ def test_dmvfn_rollout_records_nine_routing_bits():
 def test_command_names_an_unknown_protocol(tmp_path, capsys):
     code = vpbench_main(["evaluate", "--spec", _spec(tmp_path, "copy_last", "untrained"), "--protocol", "no-such-set",
                          "--data-root", str(tmp_path), "--out", str(tmp_path / "x.parquet"), "--no-progress"])
-    assert code == 1 and "unknown protocol 'no-such-set'" in capsys.readouterr().err
+    assert code == 2 and "unknown protocol 'no-such-set'" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -336,4 +336,4 @@ def test_checkpoint_of_another_method_is_refused(tmp_path, toy_protocol, capsys)
     code = vpbench_main(["evaluate", "--spec", _spec(tmp_path, "test-brighten"), "--checkpoint", str(tmp_path / "other.pt"),
                          "--protocol", "toy", "--data-root", str(tmp_path), "--out", str(tmp_path / "x.parquet"),
                          "--no-progress"])
-    assert code == 1 and "holds method 'copy_last'" in capsys.readouterr().err
+    assert code == 2 and "holds method 'copy_last'" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data_prep.protocols import PROTOCOLS
 from vpbench.figures import FigureError, render_figure
 from vpbench.plan import Plan, load_config
 from vpbench.tables import TableError, build_table, render_table
@@ -21,14 +22,15 @@ from vpbench.tables import TableError, build_table, render_table
 ROOT = Path(__file__).resolve().parent.parent
 # metric -> (a, b): value at step k is a + b * k
 LINEAR = {"ms_ssim": (0.95, -0.02), "lpips": (0.04, 0.01), "psnr": (31.0, -1.0), "ssim": (0.9, -0.01)}
-HORIZON = {"cityscapes": 5, "kitti": 5, "kitti_a": 5, "davis": 5, "vimeo": 1}
+HORIZON = {name: max(protocol.horizon, 1) for name, protocol in PROTOCOLS.items()}  # a whole file: every step
+CLIPS = 2  # the smoke config's evaluation.max_clips
 GFLOPS = {"dmvfn": 12.5, "dvf": 400.0, "prednet": 60.0, "copy_last": 0.0}
 
 
 def synthetic_scores(experiment, protocol: str, blocks: str) -> pd.DataFrame:
     rows = []
     for seed in experiment.routing_seeds:
-        for clip in range(3):
+        for clip in range(CLIPS):
             for step in range(1, HORIZON.get(protocol, 1) + 1):
                 for metric, (a, b) in LINEAR.items():
                     rows.append({

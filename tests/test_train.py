@@ -12,7 +12,7 @@ from tests.test_train_support import RandomClips, TinyPredictor, state_dicts_equ
 from vpbench.checkpoints import CheckpointError, load_method, load_training_checkpoint, save_checkpoint
 from vpbench.recipes import WarmupCosineSchedule
 from vpbench.spec import SpecError
-from vpbench.train import AlreadyTrained, EpochBatchSampler, TrainingDiverged, train
+from vpbench.train import AlreadyTrained, EpochBatchSampler, TrainingDiverged, spec_hash, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -100,11 +100,29 @@ def test_refuses_to_overwrite_or_retrain(tmp_path):
         _run(spec, tmp_path, resume=True)
 
 
-def test_resume_refuses_a_changed_spec(tmp_path):
-    _run(tiny_spec(max_steps=4, checkpoint_every=2), tmp_path, tensorboard=False)
+@pytest.mark.parametrize("keep_final", [False, True], ids=["interrupted", "finished"])
+def test_resume_after_a_spec_change_moves_the_old_run_aside_and_starts_over(tmp_path, capsys, keep_final):
+    old = tiny_spec(max_steps=4, checkpoint_every=2)
+    _run(old, tmp_path, tensorboard=False)
+    if not keep_final:
+        (tmp_path / "final.pt").unlink()  # what Snakemake does before re-running a changed job
+    result = _run(tiny_spec(max_steps=4, lr_max=5e-4), tmp_path, resume=True, tensorboard=False)
+    assert result.resumed_from_step is None and result.steps == 4
+    assert "train.lr_max" in capsys.readouterr().err
+    (moved,) = (tmp_path / "superseded").iterdir()
+    assert moved.name == spec_hash(old.to_dict())
+    assert (moved / "last.pt").is_file() and (moved / "final.pt").is_file() == keep_final
+    assert load_training_checkpoint(moved / "last.pt")["spec"]["train"]["lr_max"] is None
+    assert load_training_checkpoint(tmp_path / "final.pt")["spec"]["train"]["lr_max"] == 5e-4
+    assert [int(r["step"]) for r in _log_rows(tmp_path / "train_log.csv")] == [1, 2, 3, 4]
+
+
+def test_resume_of_an_unchanged_spec_continues_in_place(tmp_path):
+    spec = tiny_spec(max_steps=4, checkpoint_every=2)
+    _run(spec, tmp_path, tensorboard=False)
     (tmp_path / "final.pt").unlink()
-    with pytest.raises(CheckpointError, match="train.lr_max"):
-        _run(tiny_spec(max_steps=4, lr_max=5e-4), tmp_path, resume=True)
+    assert _run(spec, tmp_path, resume=True, tensorboard=False).resumed_from_step == 2
+    assert not (tmp_path / "superseded").exists()
 
 
 def test_in_process_resume_is_bitwise_identical(tmp_path):

@@ -26,12 +26,25 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from models.base import Prediction, VideoPredictor
+from models.routing import NonFiniteRouting
 from vpbench.metrics import METRIC_NAMES, MetricSuite
 from vpbench.scores import ROUTING_METRIC, scores_frame
 
 
 class EvaluationError(RuntimeError):
     """The evaluation cannot run as asked (bad window, protocol/method mismatch, missing weights)."""
+
+
+class NonFinitePrediction(EvaluationError):
+    """A prediction, routing probability or loaded weight is NaN/inf: nothing is scored, no score file is written.
+
+    Scoring it would be worse than failing: NaN routing probabilities make every block "not run" and the zero flow
+    still gives a finite frame, so a broken network would get a plausible PSNR.
+    """
+
+    def __init__(self, message: str, step: int | None = None, samples: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.step, self.samples = step, samples
 
 
 @dataclass(frozen=True)
@@ -85,8 +98,15 @@ def rollout(method: VideoPredictor, inputs: Tensor, steps: int) -> list[Predicti
         raise EvaluationError(f"rollout needs at least one step, got {steps}")
     context = inputs[:, inputs.shape[1] - needed :]
     predictions: list[Prediction] = []
-    for _ in range(steps):
-        predicted = method.predict(context)
+    for step in range(1, steps + 1):
+        try:
+            predicted = method.predict(context)
+        except NonFiniteRouting as err:
+            raise NonFinitePrediction(f"step t+{step}: the {err}", step) from None
+        finite = torch.isfinite(predicted.frame.float()).flatten(1).all(dim=1)
+        if not bool(finite.all()):
+            bad = tuple(int(i) for i in (~finite).nonzero().flatten().tolist())
+            raise NonFinitePrediction(f"step t+{step}: the predicted frame holds NaN/inf", step, bad)
         frame = predicted.frame.float().clamp(0.0, 1.0)
         if frame.shape != context[:, -1].shape:
             raise EvaluationError(
@@ -189,7 +209,15 @@ def evaluate_windows(
                 clip_ids, clips = _stack_batch(batch, selection, device)
                 if suite is not None and not selection.routing_only:
                     suite.check_size(clips.shape[-2], clips.shape[-1])
-                predictions = rollout(method, clips[:, input_index], steps)
+                try:
+                    predictions = rollout(method, clips[:, input_index], steps)
+                except NonFinitePrediction as err:
+                    named = [clip_ids[i] for i in err.samples] or clip_ids
+                    clips_text = ", ".join(repr(c) for c in named)
+                    raise NonFinitePrediction(
+                        f"{labels.experiment} on {labels.protocol} (routing seed {seed}), clip {clips_text}, {err}; "
+                        "refusing to score it (no score file written)", err.step, err.samples
+                    ) from None
                 for step, predicted in enumerate(predictions, start=1):
                     if selection.routing_only:
                         values = None
@@ -267,7 +295,7 @@ def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.
     if spec.source == "official-weights":
         from models import load_official_checkpoint
 
-        return load_official_checkpoint(checkpoint, map_location=device, **spec.method_options).eval()
+        return _finite_weights(load_official_checkpoint(checkpoint, map_location=device, **spec.method_options).eval(), checkpoint)
 
     from vpbench.checkpoints import is_vpbench_checkpoint, load_method, read_checkpoint
 
@@ -279,7 +307,15 @@ def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.
     del stored
     # The spec's options win over the checkpoint's: an evaluation-only variant (e.g. beta = 0.3 for Tables 8/13)
     # reuses the weights trained at beta = 0.5.
-    return load_method(checkpoint, map_location=device, overrides=spec.method_options).eval()
+    return _finite_weights(load_method(checkpoint, map_location=device, overrides=spec.method_options).eval(), checkpoint)
+
+
+def _finite_weights(method: VideoPredictor, checkpoint: str) -> VideoPredictor:
+    """Refuse weights holding NaN/inf (a diverged run saved by other means, a corrupted file) before any clip."""
+    for name, tensor in itertools.chain(method.named_parameters(), method.named_buffers()):
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise NonFinitePrediction(f"{checkpoint}: weight {name} is not finite (NaN/inf); it cannot be evaluated")
+    return method
 
 
 def _protocol_windows(protocol_name: str, data_root: str, max_clips: int | None) -> tuple[Any, Any]:

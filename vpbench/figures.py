@@ -35,8 +35,8 @@ from vpbench.tables import (  # noqa: E402
     TableError,
     atomic_write,
     build_table,
+    read_cell_scores,
     read_complexity,
-    read_scores,
 )
 
 PAPER_STYLE = {"marker": "s", "facecolors": "none", "edgecolors": "tab:gray"}
@@ -168,8 +168,8 @@ def _reference_values(cell: Mapping[str, Any], protocol: str, horizon: int, base
     from vpbench.aggregate import aggregate_scores
     from vpbench.tables import counted_gflops
 
-    scores = read_scores(cell["scores"], base)
-    scores = scores[scores["experiment"].isin(cell["experiments"]) & (scores["protocol"] == protocol)]
+    scores = read_cell_scores(cell, base)
+    scores = scores[scores["protocol"] == protocol]
     aggregated = aggregate_scores(scores, horizons=(horizon,))
     hit = aggregated[aggregated["metric"] == "ms_ssim"]
     value = float(hit["mean"].iloc[0]) * PAPER_SCALE["ms_ssim"] if len(hit) else math.nan
@@ -188,8 +188,7 @@ def usage_rates(cells: Mapping[str, Mapping[str, Any] | None], base: Path) -> di
         if not cell:
             rates[label] = None
             continue
-        scores = read_scores(cell["scores"], base)
-        usage = block_usage(scores[scores["experiment"].isin(cell["experiments"])])
+        usage = block_usage(read_cell_scores(cell, base))
         rates[label] = usage.sort_values("block")["usage_rate"].to_numpy(dtype=float) if len(usage) else None
     return rates
 

@@ -225,6 +225,7 @@ class Plan:
         experiments_file = self.root / self.config["experiments_file"]
         tables_file = self.root / self.config["tables_file"]
         self.variants: dict[str, dict[str, Any]] = self._load(experiments_file, "experiments.schema.json")["variants"]
+        self._file_variants = set(self.variants)
         artefacts = self._load(tables_file, "tables.schema.json")
         self.tables: dict[str, dict[str, Any]] = artefacts["tables"]
         self.figures: dict[str, dict[str, Any]] = artefacts["figures"]
@@ -234,6 +235,9 @@ class Plan:
         self._forced: set[tuple[str, str]] = self._forced_experiments()
         self.experiments: dict[str, Experiment] = self._resolve_experiments()
         self._check_artefacts(tables_file)
+        self._check_protocols()
+        self._check_methods()
+        self._check_crops()
 
     @classmethod
     def from_files(
@@ -287,6 +291,106 @@ class Plan:
                 missing = set(variant["configurations"]) - set(self.variants[base]["configurations"])
                 if missing:
                     raise ConfigError(f"{where}.configurations: {sorted(missing)} are not configurations of {base!r}")
+
+    def _variant_key(self, variant: str) -> str:
+        """Where a variant's method and options are written (for error messages)."""
+        if variant == self.official_variant and "official_files" in self.variants.get(variant, {}):
+            return "official_weights"
+        if self.comparison is not None and variant == self.comparison.name and variant not in self._file_variants:
+            return "(--config) method"
+        return f"{self.config['experiments_file']}: variants.{variant}"
+
+    def _check_methods(self) -> None:
+        """Every planned method resolves (registry, entry points, module path) and accepts its options."""
+        from models.registry import MethodOptionError, check_method
+
+        by_variant: dict[str, list[str]] = {}
+        for exp in self.experiments.values():
+            by_variant.setdefault(exp.variant, []).append(exp.id)
+        for variant, ids in by_variant.items():
+            spec = self.variants[variant]
+            options = dict(spec.get("options") or {})
+            try:
+                check_method(spec["method"], options)
+            except MethodOptionError as err:
+                where = self._variant_key(variant)
+                if where == "(--config) method":
+                    key = f"method_options.{err.key}" if err.key else "method"
+                elif where == "official_weights":
+                    key = f"official_weights.method_options.{err.key}" if err.key else "official_weights"
+                else:
+                    key = f"{where}.options.{err.key}" if err.key else f"{where}.method"
+                more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
+                raise ConfigError(f"{key} (experiment {ids[0]}{more}): {err}") from None
+
+    def _check_protocols(self) -> None:
+        """Configured protocols exist in data_prep, on the dataset they declare, at the size that dataset is prepared."""
+        from data_prep.protocols import PROTOCOLS
+        from vpbench.metrics import MetricInputError, check_ms_ssim_size
+
+        cfg = self.config
+        used = {p for exp in self.experiments.values() for p in exp.protocols}
+        for name in sorted(used):
+            protocol = cfg["protocols"][name]
+            known = PROTOCOLS.get(name)
+            if known is None:
+                raise ConfigError(f"protocols.{name}: no evaluation protocol of that name; known: {', '.join(sorted(PROTOCOLS))}")
+            if protocol["dataset"] != known.dataset:
+                raise ConfigError(
+                    f"protocols.{name}.dataset: protocol {name!r} reads windows of dataset {known.dataset!r}, "
+                    f"not {protocol['dataset']!r}"
+                )
+            prepared = (cfg["datasets"].get(protocol["dataset"]) or {}).get("size")
+            if prepared and protocol.get("size") and parse_size(prepared) != parse_size(protocol["size"]):
+                raise ConfigError(
+                    f"protocols.{name}.size: {protocol['size']} differs from datasets.{protocol['dataset']}.size "
+                    f"{prepared}, the size its frames are prepared at"
+                )
+            size = parse_size(prepared) if prepared else (known.height, known.width)
+            if not known.routing_only:  # every metric is scored, MS-SSIM included
+                try:
+                    check_ms_ssim_size(*size)
+                except MetricInputError as err:
+                    where = f"datasets.{protocol['dataset']}.size" if prepared else f"protocols.{name}"
+                    raise ConfigError(f"{where} (protocol {name}): {err}") from None
+
+    def _check_crops(self) -> None:
+        """A training crop fits in the frames of the training dataset (else every training item fails)."""
+        from data_prep.catalog import DATASETS
+        from vpbench.recipes import resolve_recipe
+        from vpbench.spec import ExperimentSpec, SpecError
+
+        for exp in self.experiments.values():  # every spec builds (ExperimentSpec checks each value)
+            try:
+                self.experiment_spec(exp.id)
+            except SpecError as err:
+                where = f"recipes.{exp.recipe}" if exp.recipe else "evaluation"
+                raise ConfigError(f"{where} (experiment {exp.id}): {err}") from None
+        checked: set[tuple[str, str]] = set()
+        for exp in self.experiments.values():
+            if not exp.trained_here or (exp.recipe, exp.train_dataset) in checked:
+                continue
+            checked.add((exp.recipe, exp.train_dataset))  # type: ignore[arg-type]
+            dataset = exp.train_dataset
+            configured = (self.config["datasets"].get(dataset) or {}).get("size")
+            if configured:
+                size, size_from = parse_size(configured), f"datasets.{dataset}.size"
+            elif dataset in DATASETS and DATASETS[dataset].size:
+                size, size_from = DATASETS[dataset].size, f"the prepared size of {dataset}"
+            else:
+                continue  # frames keep their native size: checked when the data are read
+            try:
+                spec = ExperimentSpec.from_dict(self.experiment_spec(exp.id), where=f"experiment {exp.id}")
+                crop = resolve_recipe(spec.train).crop  # type: ignore[arg-type]
+            except (SpecError, ValueError) as err:
+                raise ConfigError(f"recipes.{exp.recipe} (experiment {exp.id}): {err}") from None
+            if crop > min(size):
+                given = self.config["recipes"][exp.recipe].get("crop")
+                what = f"crop {crop}" if given is not None else f"no crop given, so the {spec.train.recipe!r} recipe's crop {crop}"  # type: ignore[union-attr]
+                raise ConfigError(
+                    f"recipes.{exp.recipe}.crop (experiment {exp.id}): {what} is larger than the {size[0]}x{size[1]} "
+                    f"frames of {dataset} ({size_from}); set recipes.{exp.recipe}.crop <= {min(size)}"
+                )
 
     def _add_official_variant(self) -> None:
         official = self.config.get("official_weights")
@@ -665,10 +769,28 @@ class Plan:
             "experiment": first.id, "source": first.source,
             "experiments": [exp.id for exp in experiments],
             "scores": [self.score_file(exp.id, protocol) for exp in experiments],
+            "expect": [self.score_expectation(exp.id, protocol) for exp in experiments],
         }
         if complexity:
             cell["complexity"] = self.complexity_file(first.id, protocol)
         return cell
+
+    def score_expectation(self, experiment: str, protocol: str) -> dict[str, Any]:
+        """What a whole score file of ``experiment`` on ``protocol`` holds (``vpbench.scores.check_complete``)."""
+        from data_prep.catalog import DATASETS
+        from data_prep.protocols import PROTOCOLS
+
+        exp = self.experiments[experiment]
+        known = PROTOCOLS.get(protocol)
+        max_clips = self.config["evaluation"].get("max_clips")
+        expect: dict[str, Any] = {"experiment": experiment, "protocol": protocol, "seeds": list(exp.routing_seeds),
+                                  "steps": max(known.horizon, 1) if known else None, "max_clips": max_clips}
+        dataset = self.config["protocols"][protocol]["dataset"]
+        counts = DATASETS[dataset].expected_windows.get(known.split, ()) if known and dataset in DATASETS else ()
+        full = not (self.config["datasets"].get(dataset) or {}).get("subset") and not known.subset if known else False
+        if full and max_clips is None and len(counts) == 1:
+            expect["clips"] = counts[0]  # the published count, enforced when the data were prepared
+        return expect
 
     def table_plan(self, name: str) -> dict[str, Any]:
         """Everything ``vpbench render <table>`` needs: the spec, the paper CSV and each cell's score file."""
@@ -892,8 +1014,8 @@ __all__ = [
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m vpbench.plan spec <experiment> --config ... --out ...``: the spec writer without the CLI's imports.
 
-    Same as ``vpbench spec``; the pipeline's spec jobs use this entry because it does not import torch, which
-    makes each of them a fraction of a second.
+    Same as ``vpbench spec``, without the CLI's imports (the plan's method check imports torch and the methods,
+    nothing more).
     """
     import argparse
     import sys

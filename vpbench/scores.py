@@ -17,7 +17,7 @@ Columns (see :data:`SCORE_COLUMNS`):
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +136,63 @@ def write_scores(frame: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def read_scores(path: str | Path) -> pd.DataFrame:
-    """Read and validate one score file; errors name the file."""
+def check_complete(
+    frame: pd.DataFrame,
+    where: str,
+    *,
+    experiment: str | None = None,
+    protocol: str | None = None,
+    seeds: Sequence[int] | None = None,
+    steps: int | None = None,
+    clips: int | None = None,
+    max_clips: int | None = None,
+) -> None:
+    """Raise :class:`ScoreFileError` unless ``frame`` (validated) is one whole evaluation.
+
+    Whole: one experiment on one protocol (the given ones), exactly the routing ``seeds`` of its spec, steps
+    1..``steps`` (the protocol's horizon; 1 for routing-only protocols), and every (seed, metric) scoring the same
+    clips at every step, once. ``clips`` is the exact clip count when known, ``max_clips`` the spec's cap. A file cut
+    short (fewer clips, a missing step or seed) would otherwise render quietly with different numbers.
+    """
+    if frame.empty:
+        raise ScoreFileError(f"{where}: no score rows")
+    for column, wanted in (("experiment", experiment), ("protocol", protocol)):
+        found = sorted(set(frame[column]))
+        if len(found) != 1 or (wanted is not None and found[0] != wanted):
+            raise ScoreFileError(f"{where}: expected the rows of {column} {wanted or '(one)'!r} only, found {found}")
+    found_seeds = sorted(int(s) for s in set(frame["seed"]))
+    if seeds is not None and found_seeds != sorted(int(s) for s in seeds):
+        raise ScoreFileError(f"{where}: routing seeds {found_seeds}, but the spec evaluates seeds {sorted(seeds)}")
+    found_steps = sorted(int(s) for s in set(frame["step"]))
+    wanted_steps = list(range(1, (steps if steps is not None else max(found_steps)) + 1))
+    if found_steps != wanted_steps:
+        raise ScoreFileError(f"{where}: steps {found_steps}, but the protocol's horizon needs steps {wanted_steps}")
+    keys = ["seed", "clip_id", "step", "metric"]
+    duplicated = frame.duplicated(keys)
+    if duplicated.any():
+        row = frame.loc[duplicated].iloc[0]
+        raise ScoreFileError(
+            f"{where}: clip {row['clip_id']!r} step {row['step']} {row['metric']} seed {row['seed']} is scored twice"
+        )
+    all_clips = sorted(set(frame["clip_id"]))
+    for (seed, metric), group in frame.groupby(["seed", "metric"], sort=True):
+        if len(group) != len(all_clips) * len(wanted_steps):
+            per_step = group.groupby("step")["clip_id"].nunique().reindex(wanted_steps, fill_value=0)
+            short = [f"t+{step}: {count}" for step, count in per_step.items() if count != len(all_clips)]
+            missing_clips = sorted(set(all_clips) - set(group["clip_id"]))
+            detail = f"clips missing: {missing_clips[:3]}" if missing_clips else f"clips per step {', '.join(short)}"
+            raise ScoreFileError(
+                f"{where}: incomplete: seed {seed}, {metric} has {len(group)} rows, expected {len(all_clips)} clips x "
+                f"{len(wanted_steps)} steps ({detail}); re-run its evaluation"
+            )
+    if clips is not None and len(all_clips) != clips:
+        raise ScoreFileError(f"{where}: {len(all_clips)} clips, but the protocol has {clips}; re-run its evaluation")
+    if max_clips is not None and len(all_clips) > max_clips:
+        raise ScoreFileError(f"{where}: {len(all_clips)} clips, more than the spec's eval.max_clips {max_clips}")
+
+
+def read_scores(path: str | Path, expect: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Read and validate one score file (and, with ``expect``, check it is whole: :func:`check_complete`)."""
     path = Path(path)
     if not path.exists():
         raise ScoreFileError(f"{path}: score file not found (run `vpbench evaluate` for it)")
@@ -145,7 +200,10 @@ def read_scores(path: str | Path) -> pd.DataFrame:
         frame = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises several types for truncated or foreign files
         raise ScoreFileError(f"{path}: not a readable parquet file ({err})") from err
-    return validate_scores(frame, where=str(path))
+    frame = validate_scores(frame, where=str(path))
+    if expect is not None:
+        check_complete(frame, str(path), **expect)
+    return frame
 
 
 def read_many(paths: Iterable[str | Path]) -> pd.DataFrame:

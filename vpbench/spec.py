@@ -8,6 +8,7 @@ so every step runs without Snakemake. Unknown keys are errors that name the key.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,15 @@ class TrainSpec:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
                 raise SpecError(f"train.{name}: expected an integer >= {minimum} or null, got {value!r}")
+        for name, strictly_positive in (("lr_max", True), ("lr_min", False), ("weight_decay", False),
+                                        ("grad_clip", True), ("perceptual_weight", False)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                    or value < 0 or (strictly_positive and value == 0)):
+                bound = "> 0" if strictly_positive else ">= 0"
+                raise SpecError(f"train.{name}: expected a finite number {bound} or null, got {value!r}")
         if self.amp_dtype not in ("bf16", "fp16"):
             raise SpecError(f"train.amp_dtype: expected 'bf16' or 'fp16', got {self.amp_dtype!r}")
         if self.num_workers < 0:
@@ -62,6 +72,17 @@ class EvalSpec:
     routing_seeds: list[int] = field(default_factory=lambda: [0])  # >1 seed for stochastic routing: mean ± std
     max_clips: int | None = None  # evaluate only the first N windows (smoke runs)
     channel_order_lpips: str = "rgb"  # "rgb" (default) | "bgr" (the official scripts)
+
+    def __post_init__(self) -> None:
+        seeds = self.routing_seeds
+        if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
+                or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+            raise SpecError(f"eval.routing_seeds: expected a non-empty list of distinct integers, got {seeds!r}")
+        if self.max_clips is not None and (not isinstance(self.max_clips, int) or isinstance(self.max_clips, bool)
+                                           or self.max_clips < 1):
+            raise SpecError(f"eval.max_clips: expected an integer >= 1 or null, got {self.max_clips!r}")
+        if self.channel_order_lpips not in ("rgb", "bgr"):
+            raise SpecError(f"eval.channel_order_lpips: expected 'rgb' or 'bgr', got {self.channel_order_lpips!r}")
 
 
 @dataclass

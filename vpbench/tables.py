@@ -1,8 +1,8 @@
 """Paper tables rebuilt from raw score files, each reproduced cell beside the paper's value.
 
 A table plan (:meth:`vpbench.plan.Plan.table_plan`) names, per row and protocol, the experiment and its score file;
-this module aggregates the scores with :func:`vpbench.aggregate.aggregate_scores` (t+k = mean over t+1..t+k by
-default, the paper's convention), reads counted GFLOPs from the complexity files, and writes
+this module reduces the scores to per-clip values (:func:`vpbench.comparison.cell_values`; t+k = mean over
+t+1..t+k by default, the paper's convention) and their means and intervals (:mod:`vpbench.intervals`), reads counted GFLOPs from the complexity files, and writes
 
 * ``<name>.csv``: one tidy row per cell (paper value, reproduced mean with its 95 % interval ``lo``/``hi`` over
   clips and seeds (:mod:`vpbench.intervals`), difference, tolerance, consistency with the paper, source, and the
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vpbench import scores
 from vpbench.aggregate import per_clip_usage
 from vpbench.comparison import cell_values, differences
 from vpbench.intervals import VALUE_COLUMNS, Estimate, consistency, estimate
@@ -98,16 +99,18 @@ def read_paper_csv(path: str | Path) -> pd.DataFrame:
     return values
 
 
-def read_scores(files: Sequence[str], base: Path) -> pd.DataFrame:
+def read_scores(files: Sequence[str], base: Path, expect: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Score files, each validated (:func:`vpbench.scores.validate_scores`) and, with ``expect`` (a cell's
+    ``expect``: experiment, protocol, seeds, steps, clips), checked to be one whole evaluation."""
     frames = []
     for name in files:
         path = base / name
         if not path.is_file():
             raise TableError(f"{path}: score file not found (run its `vpbench evaluate` job first)")
         try:
-            frames.append(pd.read_parquet(path))
-        except Exception as err:  # pyarrow raises several types for a truncated or foreign file
-            raise TableError(f"{path}: not a readable score parquet ({err})") from None
+            frames.append(scores.read_scores(path, expect))
+        except scores.ScoreFileError as err:
+            raise TableError(str(err)) from None
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -210,12 +213,38 @@ def row_label(row: Mapping[str, Any]) -> str:
     return row.get("label") or row.get("paper") or row.get("variant", "")
 
 
-def cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The score rows of a cell: every training seed's experiment on ``protocol``."""
+def _same_clips_as_peers(frame: pd.DataFrame, path: Path, protocol: str, cache: dict[str, Any]) -> None:
+    """Every score file of one protocol in a table scores the same clips (a file cut short shows up here)."""
+    clips = frozenset(frame["clip_id"])
+    key = f"clips of protocol {protocol}"
+    if key not in cache:
+        cache[key] = (clips, path)
+        return
+    peer_clips, peer = cache[key]
+    if clips != peer_clips:
+        (short, n_short), (other, n_other) = sorted([(path, len(clips)), (peer, len(peer_clips))], key=lambda p: p[1])
+        raise TableError(
+            f"{short}: scores {n_short} clips of protocol {protocol!r}, but {other} scores {n_other} "
+            f"({len(clips ^ peer_clips)} differ); the rows of a table compare the same clips: re-run the evaluation "
+            "that is short"
+        )
+
+
+def read_cell_scores(cell: Mapping[str, Any], base: Path) -> pd.DataFrame:
+    """Every training seed's score file of a cell, each checked to be one whole evaluation (its ``expect``)."""
+    expects = cell.get("expect") or [None] * len(cell["scores"])
+    return pd.concat([read_scores([path], base, expect) for path, expect in zip(cell["scores"], expects)], ignore_index=True)
+
+
+def cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict[str, Any]) -> pd.DataFrame:
+    """The score rows of a cell on ``protocol``: every training seed's experiment, every file checked to be whole
+    and to score the same clips as the table's other files of that protocol."""
     frames = []
-    for path, experiment in zip(cell["scores"], cell["experiments"]):
+    expects = cell.get("expect") or [None] * len(cell["scores"])
+    for path, experiment, expect in zip(cell["scores"], cell["experiments"], expects):
         if path not in cache:
-            cache[path] = read_scores([path], base)
+            cache[path] = read_scores([path], base, expect)
+            _same_clips_as_peers(cache[path], base / path, protocol, cache)
         frame = cache[path]
         selected = frame[(frame["experiment"] == experiment) & (frame["protocol"] == protocol)]
         if selected.empty:
@@ -256,7 +285,7 @@ def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
                 # The header itself says when t+k is a cumulative mean (the paper's convention), not frame t+k.
                 when = f"t+{horizon} (cum. t+1..t+{horizon})" if cumulative and horizon > 1 else f"t+{horizon}"
                 columns.append((f"{protocol}/{metric}/t{horizon}", f"{label} {METRIC_LABEL[metric]} {when}"))
-    cache: dict[str, pd.DataFrame] = {}
+    cache: dict[str, Any] = {}
     compared_values: dict[str, dict[tuple[str, int], pd.DataFrame]] = {}  # protocol -> the compared method's values
     for index, row in enumerate(plan["rows"]):
         for group in plan["groups"]:
@@ -321,7 +350,7 @@ def usage_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
     blocks = [c for c in paper.columns if c.startswith("block")]
     columns = [(b, f"{b.replace('block', 'block ')} (x{int(paper.at['scale', b])})" if "scale" in paper.index else b) for b in blocks]
     records = []
-    cache: dict[str, pd.DataFrame] = {}
+    cache: dict[str, Any] = {}
     for row in plan["rows"]:
         cell = row["cells"].get(row["protocol"])
         usage = None
@@ -353,7 +382,7 @@ def beta_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
     horizon = int(plan.get("horizon", 1))
     records = []
     columns = []
-    cache: dict[str, pd.DataFrame] = {}
+    cache: dict[str, Any] = {}
     for panel in plan["panels"]:
         protocol = panel["protocol"]
         for beta in plan["betas"]:

@@ -19,10 +19,14 @@ index), as ``TrainClips``; one that draws from the process RNG resumes bitwise o
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib
+import json
 import math
 import os
 import random
+import re
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -39,6 +43,7 @@ from tqdm import tqdm
 
 from models.base import VideoPredictor
 from models.registry import create_method
+from models.routing import NonFiniteRouting
 from vpbench.checkpoints import (
     CHECKPOINT_FORMAT,
     FINAL_NAME,
@@ -49,7 +54,7 @@ from vpbench.checkpoints import (
     restore_rng_state,
     save_checkpoint,
 )
-from vpbench.distributed import DistributedContext, any_rank, gather_objects, init_distributed, shutdown
+from vpbench.distributed import DistributedContext, any_rank, barrier, gather_objects, init_distributed, shutdown
 from vpbench.losses import VGGPerceptualLoss, VGGWeights
 from vpbench.recipes import Recipe, default_clip_length, lr_schedule, resolve_recipe
 from vpbench.spec import ExperimentSpec, SpecError, TrainSpec
@@ -61,10 +66,14 @@ STOP_AFTER_STEP_ENV = "VPBENCH_TEST_STOP_AFTER_STEP"
 STOP_EXIT_CODE = 86
 # spec keys that may change between an interrupted run and its resumption without changing the result
 _RESUME_FREE_KEYS = {"num_workers", "log_every", "checkpoint_every", "data_root"}
+#: where ``--resume`` moves a run whose spec changed: ``<out>/superseded/<old spec hash>/``
+SUPERSEDED_DIR = "superseded"
+#: what a training run writes into its output folder (and what is moved aside with it)
+RUN_FILES = (LAST_NAME, FINAL_NAME, LOG_CSV_NAME, TENSORBOARD_DIR, "spec.json")
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss (or the weights) became NaN/inf; the last good checkpoint is left untouched."""
+    """A loss, routing probability, gradient or weight became NaN/inf; the last good checkpoint is left untouched."""
 
 
 class AlreadyTrained(RuntimeError):
@@ -103,7 +112,34 @@ def build_train_dataset(train: TrainSpec, recipe: Recipe, clip_length: int, seed
         raise RuntimeError(f"training on {train.dataset!r} needs data_prep.datasets.TrainClips ({err})") from err
     if not Path(train.data_root).exists():
         raise SpecError(f"train.data_root={train.data_root!r}: prepared dataset folder not found")
-    return TrainClips(train.data_root, **kwargs)
+    dataset = TrainClips(train.data_root, **kwargs)
+    _check_crop_fits(dataset, recipe.crop, train.data_root)
+    return dataset
+
+
+def _check_crop_fits(dataset: Any, crop: int, data_root: str) -> None:
+    """Refuse a crop larger than the prepared frames before the first batch (else every item fails in a worker)."""
+    try:
+        frames = dataset.split.frames
+        height, width = int(frames.height.min()), int(frames.width.min())
+    except (AttributeError, ValueError):  # another dataset layout: the first batch tells
+        return
+    if crop > min(height, width):
+        raise SpecError(
+            f"train.crop: crop {crop} is larger than the frames of {data_root} (smallest {height}x{width}); "
+            f"set train.crop (the recipe's crop) <= {min(height, width)}"
+        )
+
+
+_CROP_TOO_LARGE = re.compile(r"crop \d+ is larger than the frames \([^)]*\)")
+
+
+def _reworded_data_error(err: ValueError, train: TrainSpec) -> SpecError | None:
+    """A data error the spec caused (raised in a loader worker, so buried in its traceback text), as one line."""
+    found = _CROP_TOO_LARGE.search(str(err))
+    if found is None:
+        return None
+    return SpecError(f"train.crop: {found.group(0)} of {train.data_root or train.dataset}; set a smaller train.crop")
 
 
 class EpochBatchSampler(Sampler[int]):
@@ -269,8 +305,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _check_resumable(checkpoint: dict[str, Any], spec: ExperimentSpec, path: Path) -> None:
-    saved, current = checkpoint["spec"], spec.to_dict()
+def spec_changes(saved: dict[str, Any], spec: ExperimentSpec) -> list[str]:
+    """The keys that differ between a checkpoint's spec and ``spec`` and change what training produces."""
+    current = spec.to_dict()
     differences = [key for key in ("method", "method_options", "seed") if saved.get(key) != current.get(key)]
     saved_train, current_train = saved.get("train") or {}, current.get("train") or {}
     differences += [
@@ -278,6 +315,17 @@ def _check_resumable(checkpoint: dict[str, Any], spec: ExperimentSpec, path: Pat
         for key in sorted(set(saved_train) | set(current_train))
         if key not in _RESUME_FREE_KEYS and saved_train.get(key) != current_train.get(key)
     ]
+    return differences
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    """A short, stable name for a spec (sha256 of its canonical JSON)."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _check_resumable(checkpoint: dict[str, Any], spec: ExperimentSpec, path: Path) -> None:
+    differences = spec_changes(checkpoint["spec"], spec)
     if differences:
         raise CheckpointError(
             f"{path}: cannot resume, the spec changed since this checkpoint ({', '.join(differences)}); "
@@ -285,8 +333,38 @@ def _check_resumable(checkpoint: dict[str, Any], spec: ExperimentSpec, path: Pat
         )
 
 
-def _parameters_finite(module: nn.Module) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in module.parameters())
+def supersede_changed_run(out_dir: Path, spec: ExperimentSpec) -> tuple[Path, list[str]] | None:
+    """Move a run of an older spec out of ``out_dir`` (kept under ``superseded/<old spec hash>/``).
+
+    Returns where it went and what changed, or None when ``out_dir`` holds no run or a run of this spec. The newest
+    checkpoint (``final.pt``, else ``last.pt``) tells which spec the run was trained with.
+    """
+    newest = next((out_dir / name for name in (FINAL_NAME, LAST_NAME) if (out_dir / name).is_file()), None)
+    if newest is None:
+        return None
+    saved = load_training_checkpoint(newest, map_location="cpu")["spec"]
+    changes = spec_changes(saved, spec)
+    if not changes:
+        return None
+    target = out_dir / SUPERSEDED_DIR / spec_hash(saved)
+    suffix = 1
+    while target.exists():  # the same old spec superseded before: keep both
+        suffix += 1
+        target = out_dir / SUPERSEDED_DIR / f"{spec_hash(saved)}-{suffix}"
+    target.mkdir(parents=True)
+    # final.pt last: until it moves, the folder still reads as the old finished run, never as a new one
+    for name in sorted(RUN_FILES, key=lambda n: n == FINAL_NAME):
+        if (out_dir / name).exists():
+            os.replace(out_dir / name, target / name)
+    return target, changes
+
+
+def _nonfinite_tensor(named: list[tuple[str, Tensor]]) -> str | None:
+    """The name of the first tensor holding NaN/inf, or None (a single max-abs reduction when all are finite)."""
+    tensors = [t.detach() for _, t in named]
+    if not tensors or bool(torch.isfinite(torch.nn.utils.get_total_norm(tensors, norm_type=math.inf))):
+        return None
+    return next((name for name, tensor in named if not bool(torch.isfinite(tensor).all())), None)
 
 
 @dataclass
@@ -326,6 +404,14 @@ def train(
     own_context = context is None
     context = context or init_distributed(device)
     try:
+        if resume:
+            if context.is_main:
+                moved = supersede_changed_run(Path(out_dir), spec)
+                if moved is not None:
+                    print(f"vpbench train: the spec of {spec.id} changed since the run in {out_dir} "
+                          f"({', '.join(moved[1])}); moved that run to {moved[0]} and training from scratch",
+                          file=sys.stderr, flush=True)
+            barrier(context)
         trainer = Trainer(spec, Path(out_dir), context, dataset, perceptual_weights)
         if resume and trainer.last_path.exists():
             trainer.resume()
@@ -413,10 +499,13 @@ class Trainer:
 
     def save(self, path: Path, finished: bool, elapsed: float) -> None:
         """Every rank calls this (collectives); rank 0 writes. Refuses to save non-finite weights."""
-        if any_rank(self.ctx, not _parameters_finite(self.method)):
+        bad = _nonfinite_tensor(list(self.method.named_parameters()))
+        if any_rank(self.ctx, bad is not None):
+            kept = f"{self.last_path} is kept as the last good checkpoint" if self.last_path.exists() else (
+                "no checkpoint had been written yet")
             raise TrainingDiverged(
-                f"step {self.position.step}: the weights contain NaN/inf; training stopped, {self.last_path} "
-                "(if any) is the last good checkpoint and was not overwritten"
+                f"step {self.position.step}: the weight {bad or '(on another rank)'} is not finite; training stopped, "
+                f"{kept}"
             )
         rng_states = gather_objects(self.ctx, capture_rng_state())
         if not self.ctx.is_main:
@@ -465,6 +554,20 @@ class Trainer:
             pin_memory=self.ctx.device.type == "cuda",
         )
 
+    def _batches(self) -> Iterator[Tensor]:
+        iterator = iter(self.loader())
+        while True:
+            try:
+                clips = next(iterator)
+            except StopIteration:
+                return
+            except ValueError as err:
+                reworded = _reworded_data_error(err, self.train_spec)
+                if reworded is None:
+                    raise
+                raise reworded from err
+            yield clips
+
     def train_batch(self, clips: Tensor) -> tuple[dict[str, float], int]:
         """One optimiser step per window of the clips; returns the terms averaged over windows and the step count."""
         frames = clips_to_float(clips, self.ctx.device)
@@ -485,27 +588,49 @@ class Trainer:
         return batch_terms, n_windows
 
     def optimizer_step(self, context: Tensor, target: Tensor, window_index: int) -> dict[str, float]:
-        with torch.autocast(self.ctx.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
-            total, final_prediction, terms = self.loss_module(context, target)
-            if self.perceptual is not None:
-                perceptual_term = self.perceptual(final_prediction.float(), target)
-                total = total + self.recipe.perceptual_weight * perceptual_term
-                terms["perceptual"] = float(perceptual_term.detach())
-        if any_rank(self.ctx, not bool(torch.isfinite(total.detach()))):
-            kept = self.last_path if self.last_path.exists() else "no checkpoint was written yet, nothing"
-            raise TrainingDiverged(
-                f"step {self.position.step + 1} (epoch {self.position.epoch}, window {window_index}): the loss is "
-                f"not finite ({float(total.detach())} on rank {self.ctx.rank}); training stopped, {kept} is kept "
-                "as the last good state"
-            )
+        """One optimiser step; any NaN/inf (routing probability, loss, gradient, weight) stops the run."""
+        where = f"window {window_index}"
+        problem: str | None = None
+        try:
+            with torch.autocast(self.ctx.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
+                total, final_prediction, terms = self.loss_module(context, target)
+                if self.perceptual is not None:
+                    perceptual_term = self.perceptual(final_prediction.float(), target)
+                    total = total + self.recipe.perceptual_weight * perceptual_term
+                    terms["perceptual"] = float(perceptual_term.detach())
+        except NonFiniteRouting as err:
+            problem = f"the {err}"
+        else:
+            if not bool(torch.isfinite(total.detach())):
+                problem = f"the loss is not finite ({float(total.detach())})"
+        self._stop_if_nonfinite(problem, where)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
-        if self.recipe.grad_clip is not None:
+        if self.scaler.is_enabled():
+            # fp16: the scaler skips steps with inf/NaN gradients and lowers its scale; that is not divergence
             self.scaler.unscale_(self.optimizer)
+        else:
+            bad = _nonfinite_tensor([(n, p.grad) for n, p in self.method.named_parameters() if p.grad is not None])
+            self._stop_if_nonfinite(bad and f"the gradient of {bad} is not finite", where)
+        if self.recipe.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.parameters, self.recipe.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        bad = _nonfinite_tensor(list(self.method.named_parameters()))
+        self._stop_if_nonfinite(bad and f"the weight {bad} is not finite after the optimiser step", where)
         return {"loss": float(total.detach()), **terms}
+
+    def _stop_if_nonfinite(self, problem: str | None, where: str) -> None:
+        """The one non-finite stop: name the step and the value, keep the last good checkpoint (every rank agrees)."""
+        if not any_rank(self.ctx, problem is not None):
+            return
+        kept = f"{self.last_path} is kept as the last good checkpoint" if self.last_path.exists() else (
+            "no checkpoint had been written yet")
+        raise TrainingDiverged(
+            f"step {self.position.step + 1} (epoch {self.position.epoch}, {where}): "
+            f"{problem or 'a value is not finite on another rank'}"
+            f"{f' on rank {self.ctx.rank}' if self.ctx.is_distributed and problem else ''}; training stopped, {kept}"
+        )
 
     # ------------------------------------------------------------------------------------------------ run
     def run(self, progress: bool = True, tensorboard: bool = True) -> TrainResult:
@@ -521,7 +646,7 @@ class Trainer:
                    desc=f"train {self.spec.id}", unit="batch", dynamic_ncols=True)
         try:
             while position.step < self.total_steps:
-                for clips in self.loader():
+                for clips in self._batches():
                     lr = self.scheduler.get_last_lr()[0]
                     terms, optimizer_steps = self.train_batch(clips)
                     position.advance(self.sampler.batches_per_epoch, optimizer_steps)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from models.registry import create_method
+from vpbench.cli import CommandLineError
 from vpbench.complexity import analyse, parse_size
 
 
@@ -40,8 +41,8 @@ def _usage_from_scores(path: Path) -> tuple[list[float], str]:
 
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     if not files:
-        raise SystemExit(f"--usage-from {path}: no .parquet score files there")
-    usage = block_usage(pd.concat([read_scores(f) for f in files], ignore_index=True))
+        raise CommandLineError(f"--usage-from {path}: no .parquet score files there")
+    usage = block_usage(pd.concat([read_scores(f, expect={}) for f in files], ignore_index=True))  # each one whole
     rates = usage.groupby("block")["usage_rate"].mean().sort_index().tolist()
     return [float(r) for r in rates], f"measured in {', '.join(str(f) for f in files)}"
 
@@ -50,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         options: dict[str, Any] = json.loads(args.options)
     except json.JSONDecodeError as err:
-        raise SystemExit(f"--options is not valid JSON: {err}") from None
+        raise CommandLineError(f"--options is not valid JSON: {err}") from None
+    from models.registry import check_method
+
+    check_method(args.method, options)  # a bad name or option: one line, exit 2
     method = create_method(args.method, **options)
     usage, source = None, None
     if args.usage:

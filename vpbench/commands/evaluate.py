@@ -51,32 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    """Failures caused by the inputs (spec, checkpoint, data, protocol name): one line, not a traceback."""
-    from vpbench.checkpoints import CheckpointError
-    from vpbench.evaluate import EvaluationError
-    from vpbench.lpips_offline import LpipsWeightsError
-    from vpbench.metrics import MetricInputError
-    from vpbench.spec import SpecError
-
-    errors: list[type[BaseException]] = [
-        CheckpointError, EvaluationError, LpipsWeightsError, MetricInputError, SpecError
-    ]
-    try:
-        from data_prep.errors import DataPrepError
-
-        errors.append(DataPrepError)
-    except ImportError:
-        pass
-    try:
-        from vpbench.assets import AssetError
-
-        errors.append(AssetError)
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -87,27 +61,24 @@ def run(args: argparse.Namespace) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"vpbench evaluate: --device {args.device} asked for, but CUDA is not available", file=sys.stderr)
         return 2
-    where = f"vpbench evaluate {args.spec} on {args.protocol}"
-    try:
-        spec = ExperimentSpec.load(args.spec)
-        scores = evaluate_experiment(
-            spec,
-            args.protocol,
-            args.data_root,
-            checkpoint=args.checkpoint,
-            device=args.device,
-            max_clips=args.max_clips,
-            seeds=args.seeds,
-            metrics=args.metrics,
-            batch_size=args.batch_size,
-            progress=not args.no_progress,
-        )
-    except _expected_errors() as err:
-        print(f"{where}: {err}", file=sys.stderr)
-        return 1
+    # Errors rise to vpbench.cli.main (one line; exit 2 for bad inputs, 1 for non-finite predictions).
+    spec = ExperimentSpec.load(args.spec)
+    scores = evaluate_experiment(
+        spec,
+        args.protocol,
+        args.data_root,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        max_clips=args.max_clips,
+        seeds=args.seeds,
+        metrics=args.metrics,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+    )
     if scores.empty:
-        print(f"{where}: no evaluation windows under {args.data_root}", file=sys.stderr)
-        return 1
+        print(f"vpbench evaluate: error: {args.spec} on {args.protocol}: no evaluation windows under {args.data_root}",
+              file=sys.stderr)
+        return 2
     write_scores(scores, args.out)
     n_clips = scores["clip_id"].nunique()
     print(f"{spec.id} on {args.protocol}: {n_clips} clips, {len(scores)} score rows -> {args.out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from vpbench.official import DEFAULT_DIR, OFFICIAL_WEIGHTS, OfficialWeightsError, fetch, placement_message, verify
@@ -25,7 +26,9 @@ def run(args: argparse.Namespace) -> int:
     names = args.names or list(OFFICIAL_WEIGHTS)
     unknown = sorted(set(names) - set(OFFICIAL_WEIGHTS))
     if unknown:
-        raise SystemExit(f"unknown official weights {unknown}; known: {sorted(OFFICIAL_WEIGHTS)}")
+        print(f"vpbench official-weights: error: unknown official weights {unknown}; known: {sorted(OFFICIAL_WEIGHTS)}",
+              file=sys.stderr)
+        return 2
     failed = 0
     for name in names:
         if args.action == "where":

@@ -93,13 +93,7 @@ def run_official_standin(args: argparse.Namespace) -> int:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from vpbench.plan import ConfigError
-
-    try:
-        plan = _plan(args)
-    except ConfigError as err:
-        print(f"vpbench plan: {err}", file=sys.stderr)
-        return 2
+    plan = _plan(args)  # a ConfigError rises to vpbench.cli.main: one line, exit 2
     estimate = plan.estimate()
     print(f"{len(plan.experiments)} experiments ({estimate.train_jobs} trainings, {estimate.eval_jobs} evaluations)")
     for exp in plan.experiments.values():
@@ -122,36 +116,33 @@ def run_plan(args: argparse.Namespace) -> int:
 def run_render(args: argparse.Namespace) -> int:
     if args.target == "predictions":
         return run_predictions(args)
-    from vpbench.figures import FigureError, render_compare_steps, render_figure
+    from vpbench.figures import render_compare_steps, render_figure
     from vpbench.plan import ConfigError
-    from vpbench.tables import TableError, render_table
+    from vpbench.tables import render_table
 
-    try:
-        plan = _plan(args)
-        targets = list(plan.tables) + list(plan.figures) if args.target == "all" else [args.target]
-        for target in targets:
-            if target == "compare":
-                out = args.out_dir or Path(plan.reports) / "compare"
-                written = render_table(plan.compare_plan(), out)
-            elif target == "compare-steps":
-                if not args.protocol:
-                    raise ConfigError("render compare-steps needs --protocol <name>")
-                out = args.out_dir or Path(plan.reports) / "compare"
-                written = render_compare_steps(plan.compare_plan(), args.protocol, out)
-            elif target in plan.tables:
-                out = args.out_dir or Path(plan.reports) / "tables"
-                written = render_table(plan.table_plan(target), out)
-            elif target in plan.figures:
-                out = args.out_dir or Path(plan.reports) / "figures"
-                written = render_figure(plan.figure_plan(target), out)
-            else:
-                raise ConfigError(
-                    f"unknown target {target!r}; tables: {', '.join(plan.tables)}; figures: {', '.join(plan.figures)}"
-                )
-            print("wrote " + ", ".join(str(p) for p in written))
-    except (ConfigError, TableError, FigureError) as err:
-        print(f"vpbench render: {err}", file=sys.stderr)
-        return 1
+    # Errors rise to vpbench.cli.main: a config error exits 2, a missing or malformed score file 1.
+    plan = _plan(args)
+    targets = list(plan.tables) + list(plan.figures) if args.target == "all" else [args.target]
+    for target in targets:
+        if target == "compare":
+            out = args.out_dir or Path(plan.reports) / "compare"
+            written = render_table(plan.compare_plan(), out)
+        elif target == "compare-steps":
+            if not args.protocol:
+                raise ConfigError("render compare-steps needs --protocol <name>")
+            out = args.out_dir or Path(plan.reports) / "compare"
+            written = render_compare_steps(plan.compare_plan(), args.protocol, out)
+        elif target in plan.tables:
+            out = args.out_dir or Path(plan.reports) / "tables"
+            written = render_table(plan.table_plan(target), out)
+        elif target in plan.figures:
+            out = args.out_dir or Path(plan.reports) / "figures"
+            written = render_figure(plan.figure_plan(target), out)
+        else:
+            raise ConfigError(
+                f"unknown target {target!r}; tables: {', '.join(plan.tables)}; figures: {', '.join(plan.figures)}"
+            )
+        print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -160,12 +151,8 @@ def run_predictions(args: argparse.Namespace) -> int:
     if missing:
         print(f"vpbench render predictions: missing --{', --'.join(m.replace('_', '-') for m in missing)}", file=sys.stderr)
         return 2
-    from vpbench.predictions import PredictionError, write_predictions
+    from vpbench.predictions import write_predictions
 
-    try:
-        write_predictions(args.spec, args.checkpoint, args.protocol, args.data_root, args.out, clips=args.clips, seed=args.seed)
-    except PredictionError as err:
-        print(f"vpbench render predictions: {err}", file=sys.stderr)
-        return 1
+    write_predictions(args.spec, args.checkpoint, args.protocol, args.data_root, args.out, clips=args.clips, seed=args.seed)
     print(f"wrote {args.out}")
     return 0

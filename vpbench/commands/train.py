@@ -10,7 +10,9 @@ import argparse
 import os
 import sys
 
-from vpbench.spec import ExperimentSpec, SpecError
+from vpbench.spec import ExperimentSpec
+
+EXIT_USER_ERROR = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--spec", required=True, help="experiment spec JSON (vpbench.spec.ExperimentSpec)")
     parser.add_argument("--out", required=True, help="output folder, e.g. results/checkpoints/<experiment>")
-    parser.add_argument("--resume", action="store_true", help="continue from <out>/last.pt when it exists")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from <out>/last.pt when it exists; a run of a changed spec is moved to "
+                        "<out>/superseded/<old spec hash>/ and training starts from scratch")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                         help="auto (default): CUDA when available")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -30,19 +34,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vpbench.checkpoints import CheckpointError
-    from vpbench.losses import PerceptualWeightsMissing
-    from vpbench.train import AlreadyTrained, TrainingDiverged, train
+    """Errors rise to ``vpbench.cli.main``: one line, exit 2 for a bad spec/checkpoint/data, 1 for a diverged run."""
+    from vpbench.train import AlreadyTrained, train
 
+    spec = ExperimentSpec.load(args.spec)
     try:
-        spec = ExperimentSpec.load(args.spec)
         result = train(spec, args.out, resume=args.resume, device=args.device, progress=not args.no_progress)
     except AlreadyTrained as err:
-        print(f"vpbench train: {err}", file=sys.stderr)
-        return 0 if args.resume else 1
-    except (SpecError, CheckpointError, TrainingDiverged, PerceptualWeightsMissing) as err:
+        if args.resume:  # a finished run: nothing to do
+            print(f"vpbench train: {err}", file=sys.stderr)
+            return 0
         print(f"vpbench train: error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_USER_ERROR
     if os.environ.get("RANK", "0") != "0":  # under torchrun only the main process reports
         return 0
     print(f"trained {spec.id}: {result.steps} batches, {result.optimizer_steps} optimiser steps, "
