@@ -70,12 +70,13 @@ class BernoulliSTE(torch.autograd.Function):
 def stebs_probabilities(logits: Tensor, beta: float) -> Tensor:
     """Eq. 10: normalised sampling rates w~ in [0, 1]; before the min(., 1) they sum to beta * n."""
     n = logits.shape[1]
-    s = torch.sigmoid(logits)
+    s = torch.sigmoid(logits.float())  # fp32 under autocast: bf16 would coarsen the rates the draw compares against
     return torch.clamp(beta * n * s / s.sum(dim=1, keepdim=True), max=1.0)
 
 
 def gumbel_soft_gates(logits: Tensor, tau: float) -> Tensor:
     """Eq. 9 with fresh Gumbel(0, 1) noise: soft gates in (0, 1)."""
+    logits = logits.float()  # under bf16 autocast the uniforms would take ~1,000 values and cut the noise off at 5.5
     u = torch.rand_like(logits).clamp_(1e-10, 1.0 - 1e-7)
     gumbel = -torch.log(-torch.log(u))
     return check_finite_probabilities(torch.sigmoid(2.0 * (logits + gumbel - 1.0) / tau))

@@ -391,3 +391,11 @@ def test_laplacian_loss_is_computed_in_fp32_under_autocast() -> None:
         mixed = laplacian_l1(pred, target)
     assert mixed.dtype == torch.float32
     assert mixed.item() == pytest.approx(reference.item(), rel=1e-6)
+
+
+def test_routing_rates_and_gumbel_noise_are_fp32_under_autocast() -> None:
+    logits = torch.randn(64, 9).to(torch.bfloat16)
+    assert stebs_probabilities(logits, beta=0.5).dtype == torch.float32
+    torch.manual_seed(0)
+    gates = gumbel_soft_gates(logits, tau=1.0)
+    assert gates.dtype == torch.float32 and torch.unique(gates).numel() > 64 * 9 // 2
