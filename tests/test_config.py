@@ -165,3 +165,17 @@ def test_gpu_hours_follow_the_written_assumptions(full: Plan) -> None:
     total = full.estimate()
     assert total.train_jobs == sum(e.trained_here for e in full.experiments.values())
     assert "GPU-hours" in total.summary()
+
+
+def test_the_workflows_spec_job_does_not_import_torch(tmp_path: Path) -> None:
+    # The Snakefile checked methods and sizes when it built the plan; each spec job must stay a sub-second job.
+    import subprocess
+    import sys
+
+    code = ("import sys; from vpbench.plan import main; "
+            f"rc = main(['spec', 'dmvfn-kitti', '--config', 'config/smoke.yaml', '--out', {str(tmp_path / 's.json')!r}]); "
+            "assert rc == 0; print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    assert json.loads((tmp_path / "s.json").read_text())["id"] == "dmvfn-kitti"

@@ -218,8 +218,12 @@ class CostEstimate:
 class Plan:
     """The resolved configuration: experiments, file paths, and the inputs of every table and figure."""
 
-    def __init__(self, config: Mapping[str, Any], root: str | Path = ".", where: str = "config") -> None:
+    def __init__(self, config: Mapping[str, Any], root: str | Path = ".", where: str = "config",
+                 check_methods: bool = True) -> None:
+        """``check_methods=False`` skips the checks that import torch (methods built on the meta device, MS-SSIM's
+        minimum size): only for a job of a workflow whose main process built and checked this same plan."""
         self.root = Path(root)
+        self._torch_checks = check_methods
         self.config = dict(config)
         validate(self.config, "config.schema.json", where)
         experiments_file = self.root / self.config["experiments_file"]
@@ -236,12 +240,14 @@ class Plan:
         self.experiments: dict[str, Experiment] = self._resolve_experiments()
         self._check_artefacts(tables_file)
         self._check_protocols()
-        self._check_methods()
+        if check_methods:
+            self._check_methods()
         self._check_crops()
 
     @classmethod
     def from_files(
-        cls, paths: Sequence[str | Path] | None = None, root: str | Path = ".", overrides: Mapping[str, Any] | None = None
+        cls, paths: Sequence[str | Path] | None = None, root: str | Path = ".", overrides: Mapping[str, Any] | None = None,
+        check_methods: bool = True,
     ) -> Plan:
         """The plan of the merged config files, with ``overrides`` (Snakemake's ``--config`` keys) on top."""
         names = [str(p) for p in (paths or [DEFAULT_CONFIG])]
@@ -249,7 +255,7 @@ class Plan:
         if overrides:
             config = deep_merge(config, overrides)
             names.append("--config")
-        return cls(config, root=root, where=" + ".join(names))
+        return cls(config, root=root, where=" + ".join(names), check_methods=check_methods)
 
     def _load(self, path: Path, schema: str) -> dict[str, Any]:
         data = read_yaml(path)
@@ -326,8 +332,9 @@ class Plan:
     def _check_protocols(self) -> None:
         """Configured protocols exist in data_prep, on the dataset they declare, at the size that dataset is prepared."""
         from data_prep.protocols import PROTOCOLS
-        from vpbench.metrics import MetricInputError, check_ms_ssim_size
 
+        if self._torch_checks:
+            from vpbench.metrics import MetricInputError, check_ms_ssim_size
         cfg = self.config
         used = {p for exp in self.experiments.values() for p in exp.protocols}
         for name in sorted(used):
@@ -347,7 +354,7 @@ class Plan:
                     f"{prepared}, the size its frames are prepared at"
                 )
             size = parse_size(prepared) if prepared else (known.height, known.width)
-            if not known.routing_only:  # every metric is scored, MS-SSIM included
+            if self._torch_checks and not known.routing_only:  # every metric is scored, MS-SSIM included
                 try:
                     check_ms_ssim_size(*size)
                 except MetricInputError as err:
@@ -1014,8 +1021,9 @@ __all__ = [
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m vpbench.plan spec <experiment> --config ... --out ...``: the spec writer without the CLI's imports.
 
-    Same as ``vpbench spec``, without the CLI's imports (the plan's method check imports torch and the methods,
-    nothing more).
+    The workflow's spec jobs run this: the Snakefile built and checked the same plan (methods included) before it
+    scheduled the job, so the checks that import torch are skipped here and a spec job takes a fraction of a second.
+    ``vpbench spec`` checks everything.
     """
     import argparse
     import sys
@@ -1029,7 +1037,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     return write_spec(args.experiment, args.config, args.out, prog="python -m vpbench.plan spec", stderr=sys.stderr,
-                      overrides=args.override)
+                      overrides=args.override, check_methods=False)
 
 
 OVERRIDE_HELP = "JSON mapping of config keys set with snakemake --config (method, compare_configurations, ...)"
@@ -1068,13 +1076,13 @@ def write_official_standin(checkpoint: Path, out: Path, stderr: Any) -> int:
 
 def write_spec(
     experiment: str, config_files: Sequence[str] | None, out: Path, prog: str, stderr: Any,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None, check_methods: bool = True,
 ) -> int:
     """Resolve ``experiment`` from the config files and write its spec JSON atomically (exit code)."""
     import os
 
     try:
-        spec = Plan.from_files(config_files, overrides=overrides).experiment_spec(experiment)
+        spec = Plan.from_files(config_files, overrides=overrides, check_methods=check_methods).experiment_spec(experiment)
     except (ConfigError, ValueError) as err:
         print(f"{prog}: {err}", file=stderr)
         return 2
