@@ -48,14 +48,15 @@ stop_pid_file() {  # SIGTERM, then SIGKILL after 10 s, the daemon whose PID the 
 teardown() {
     local status=$?
     set +e
-    if [ -n "$SNAKEMAKE_PID" ] && kill -0 "$SNAKEMAKE_PID" 2>/dev/null; then
-        kill -INT "$SNAKEMAKE_PID"  # SIGINT: Snakemake cancels its jobs and exits
-        for _ in $(seq 30); do kill -0 "$SNAKEMAKE_PID" 2>/dev/null || break; sleep 1; done
-        kill -9 "$SNAKEMAKE_PID" 2>/dev/null
-    fi
     if [ -s "$STATE/slurmctld.pid" ]; then
         scancel --full --partition=test 2>/dev/null
         for _ in $(seq 30); do [ -z "$(squeue -h -t R,CG,PD 2>/dev/null)" ] && break; sleep 1; done
+    fi
+    if [ -n "$SNAKEMAKE_PID" ] && kill -0 "$SNAKEMAKE_PID" 2>/dev/null; then
+        # its jobs are cancelled: SIGTERM ends it (SIGINT is ignored by a background job of a script)
+        kill -TERM "$SNAKEMAKE_PID"
+        for _ in $(seq 30); do kill -0 "$SNAKEMAKE_PID" 2>/dev/null || break; sleep 1; done
+        kill -9 "$SNAKEMAKE_PID" 2>/dev/null
     fi
     if [ "$status" != 0 ]; then
         for log in slurmctld.log slurmd.log snakemake.log; do
@@ -112,7 +113,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 ReturnToService=2
 # finished jobs stay visible to squeue (the executor's status command and this test's accounting)
-MinJobAge=900
+MinJobAge=7200
 # a request the node can never meet fails at submission instead of pending for ever
 EnforcePartLimits=ALL
 KillWait=5
@@ -144,13 +145,37 @@ paths: {raw: $STATE/data/raw, prepared: $STATE/data/prepared, results: $STATE/re
 official_weights: {dir: $STATE/results/official-standin}
 EOF
 TRAIN_DIR=$STATE/results/checkpoints/dmvfn-city
+run_snakemake() {  # LOG CONFIGFILE... [-- TARGET...], in the background: the smoke config and the given ones
+    local log=$1
+    shift
+    local configs=() targets=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do configs+=("$1"); shift; done
+    [ $# -gt 0 ] && shift && targets=("$@")
+    exec snakemake --snakefile "$ROOT/Snakefile" --directory "$WORK" --profile "$ROOT/workflow/profiles/slurm" \
+        --configfile "$ROOT/config/smoke.yaml" "${configs[@]}" \
+        --slurm-status-command squeue --slurm-init-seconds-before-status-checks 5 --seconds-between-status-checks 3 \
+        --slurm-no-account --jobs 4 --latency-wait 5 ${targets[@]+-- "${targets[@]}"} > "$log" 2>&1
+}
+# Every job of a run's graph went through the scheduler: one SLURM job per submission, each listed by squeue
+# (MinJobAge) with its rule and wildcards in the comment; the executor names all jobs of a run by the run's UUID.
+check_accounted() {  # LOG RESTARTS
+    local log=$1 restarts=$2 first submitted total completed expected
+    submitted=$(grep -c "has been submitted with SLURM jobid" "$log" || true)
+    first=$(grep -oE "submitted with SLURM jobid [0-9]+" "$log" | head -n 1 | awk '{print $NF}')
+    squeue -h -t all --name "$(squeue -h -t all -j "$first" -o %j)" -o '%i %T %k' | sort -n > "$log.jobs"
+    say "jobs of the run in squeue (id state rule):"
+    sed 's/^/    /' "$log.jobs"
+    total=$(wc -l < "$log.jobs")
+    completed=$(awk '$2 == "COMPLETED" {print $3}' "$log.jobs" | sort -u | wc -l)
+    expected=$(grep -oE "^total +[0-9]+" "$log" | head -n 1 | awk '{print $2}')
+    say "graph of $expected jobs: $submitted submissions, $total SLURM jobs, $completed distinct jobs completed"
+    [ "$total" = "$submitted" ] && [ "$completed" = "$expected" ] && [ "$total" = $((expected + restarts)) ] \
+        || die "not every job of the graph completed through the scheduler (one SLURM job each, plus $restarts restarts)"
+}
 TARGETS=("$STATE/reports/tables/table9.md" "$STATE/reports/figures/fig1.png")
 say "snakemake --executor slurm: ${TARGETS[*]##*/}"
 RUN_START=$SECONDS
-snakemake --snakefile "$ROOT/Snakefile" --directory "$WORK" --profile "$ROOT/workflow/profiles/slurm" \
-    --configfile "$ROOT/config/smoke.yaml" "$ROOT/tests/cluster/reduced.yaml" "$STATE/paths.yaml" \
-    --slurm-status-command squeue --slurm-init-seconds-before-status-checks 5 --seconds-between-status-checks 3 \
-    --slurm-no-account --jobs 4 --latency-wait 5 -- "${TARGETS[@]}" > "$STATE/snakemake.log" 2>&1 &
+run_snakemake "$STATE/snakemake.log" "$ROOT/tests/cluster/reduced.yaml" "$STATE/paths.yaml" -- "${TARGETS[@]}" &
 SNAKEMAKE_PID=$!
 
 # Cancel the training job once it is running and has written a checkpoint.
@@ -190,23 +215,9 @@ print(f"final.pt: step {final['step']}, written by {final['world_size']} process
 sys.exit(0 if final["world_size"] == 2 else 1)
 EOF
 
-# Every job Snakemake ran is a SLURM job: one per "has been submitted with SLURM jobid" line, each listed by squeue (MinJobAge) with its
-# rule in the comment; the executor gives every job of the run the run's UUID as its name.
-SUBMITTED=$(grep -c "has been submitted with SLURM jobid" "$STATE/snakemake.log" || true)
-LOCAL=$(grep -cE "^localrule " "$STATE/snakemake.log" || true)
-RUN_UUID=$(squeue -h -t all -j "$CANCELLED" -o %j)
-squeue -h -t all --name "$RUN_UUID" -o '%i %T %k' | sort -n > "$STATE/jobs.txt"
-say "jobs of the run in squeue (id state rule):"
-sed 's/^/    /' "$STATE/jobs.txt"
-DONE=$(grep -c " COMPLETED " "$STATE/jobs.txt" || true)
-TOTAL=$(wc -l < "$STATE/jobs.txt")
-EXPECTED=$(grep -oE "^total +[0-9]+" "$STATE/snakemake.log" | head -n 1 | awk '{print $2}')
-say "$SUBMITTED submissions, $TOTAL SLURM jobs ($DONE completed, the cancelled one restarted), graph of $EXPECTED jobs, $LOCAL run locally"
-[ "$LOCAL" = 0 ] || die "$LOCAL jobs ran outside SLURM"
-[ "$TOTAL" = "$SUBMITTED" ] && [ "$DONE" = "$EXPECTED" ] && [ "$TOTAL" = $((EXPECTED + 1)) ] \
-    || die "not every job went through the scheduler exactly once (plus the restart)"
+check_accounted "$STATE/snakemake.log" 1
 for rule in train evaluate table figure; do
-    grep -q " COMPLETED rule_${rule}_" "$STATE/jobs.txt" || die "no completed $rule job"
+    grep -q " COMPLETED rule_${rule}_" "$STATE/snakemake.log.jobs" || die "no completed $rule job"
 done
 
 # -- two gloo ranks in one sbatch job end with identical weights ---------------------------------------------
@@ -220,3 +231,19 @@ sbatch --wait --quiet --job-name=ddp-ranks --cpus-per-task=2 --ntasks=1 --mem=30
 say "one sbatch job, torchrun with 2 gloo processes: $(tail -n 1 "$DDP/job.log")"
 
 say "PASS in $((SECONDS - START)) s (reduced graph through SLURM: $RUN_SECONDS s)"
+
+# FULL_SMOKE=1: then the whole smoke graph (make smoke's) through the same cluster, timed and accounted for.
+if [ "${FULL_SMOKE:-0}" = 1 ]; then
+    cat > "$STATE/paths-full.yaml" <<EOF
+paths: {raw: $STATE/full/raw, prepared: $STATE/full/prepared, results: $STATE/full/results, reports: $STATE/full/reports}
+official_weights: {dir: $STATE/full/results/official-standin}
+EOF
+    say "the whole smoke graph through SLURM"
+    FULL_START=$SECONDS
+    run_snakemake "$STATE/full.log" "$STATE/paths-full.yaml" &
+    SNAKEMAKE_PID=$!
+    wait "$SNAKEMAKE_PID" || die "the smoke graph failed through SLURM"
+    SNAKEMAKE_PID=
+    say "the whole smoke graph completed through SLURM in $((SECONDS - FULL_START)) s"
+    check_accounted "$STATE/full.log" 0
+fi
