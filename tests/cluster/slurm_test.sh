@@ -10,7 +10,7 @@
 #   3. checks with squeue that every job of the run went through the scheduler;
 #   4. runs a two-process training in one sbatch job and checks that both ranks end with identical weights.
 # Daemons are stopped by PID and the folder removed whatever happens (KEEP_STATE=1 keeps the folder).
-# Nothing is written outside the folder except /etc/slurm/slurm.conf, a link made only when that path is free
+# Nothing is written outside the folder (caches included) except /etc/slurm/slurm.conf, a link made only when that path is free
 # (the job-step plugin's srun reads the config there) and removed at the end.
 set -euo pipefail
 
@@ -18,7 +18,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${VPBENCH_BIN:-$ROOT/.venv/bin}
 export PATH="$BIN:$PATH" PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ETC_LINK=/etc/slurm/slurm.conf
-POLL=2  # seconds between checks of this script
 
 say() { printf '[cluster-test %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { say "FAIL: $*"; exit 1; }
@@ -31,8 +30,10 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
 fi
 
 STATE=$(mktemp -d /tmp/vpbench-slurm.XXXXXX)
+export XDG_CACHE_HOME=$STATE/cache  # Snakemake's source cache, matplotlib's font cache: inside the folder too
 CONF=$STATE/slurm.conf
 MADE_LINK=0
+MADE_DIR=0
 SNAKEMAKE_PID=
 START=$SECONDS
 
@@ -48,16 +49,24 @@ stop_pid_file() {  # SIGTERM, then SIGKILL after 10 s, the daemon whose PID the 
 teardown() {
     local status=$?
     set +e
+    # Snakemake first (SIGTERM: it submits nothing more and waits for its jobs), then the jobs, then the daemons.
+    local running=
+    [ -n "$SNAKEMAKE_PID" ] && kill -TERM "$SNAKEMAKE_PID" 2>/dev/null && running=$SNAKEMAKE_PID
     if [ -s "$STATE/slurmctld.pid" ]; then
         scancel --full --partition=test 2>/dev/null
         for _ in $(seq 30); do [ -z "$(squeue -h -t R,CG,PD 2>/dev/null)" ] && break; sleep 1; done
     fi
-    if [ -n "$SNAKEMAKE_PID" ] && kill -0 "$SNAKEMAKE_PID" 2>/dev/null; then
-        # its jobs are cancelled: SIGTERM ends it (SIGINT is ignored by a background job of a script)
-        kill -TERM "$SNAKEMAKE_PID"
-        for _ in $(seq 30); do kill -0 "$SNAKEMAKE_PID" 2>/dev/null || break; sleep 1; done
-        kill -9 "$SNAKEMAKE_PID" 2>/dev/null
+    if [ -n "$running" ]; then
+        for _ in $(seq 30); do kill -0 "$running" 2>/dev/null || break; sleep 1; done
+        kill -9 "$running" 2>/dev/null
     fi
+    # anything a job left behind carries this cluster's SLURM_CONF in its environment (so do the daemons: spared)
+    local daemons
+    daemons=" $$ $(cat "$STATE/slurmd.pid" "$STATE/slurmctld.pid" 2>/dev/null | tr '\n' ' ')"
+    for proc in /proc/[0-9]*; do
+        [[ $daemons == *" ${proc#/proc/} "* ]] && continue
+        tr '\0' '\n' < "$proc/environ" 2>/dev/null | grep -qx "SLURM_CONF=$CONF" && kill -9 "${proc#/proc/}" 2>/dev/null
+    done
     if [ "$status" != 0 ]; then
         for log in slurmctld.log slurmd.log snakemake.log; do
             [ -f "$STATE/$log" ] && { echo "--- last lines of $log"; tail -n 25 "$STATE/$log"; }
@@ -66,7 +75,8 @@ teardown() {
     stop_pid_file "$STATE/slurmd.pid"
     stop_pid_file "$STATE/slurmctld.pid"
     stop_pid_file "$STATE/munge/munged.pid"
-    [ "$MADE_LINK" = 1 ] && rm -f "$ETC_LINK" && rmdir /etc/slurm 2>/dev/null
+    [ "$MADE_LINK" = 1 ] && rm -f "$ETC_LINK"
+    [ "$MADE_DIR" = 1 ] && rmdir /etc/slurm
     if [ "${KEEP_STATE:-0}" = 1 ]; then say "state kept in $STATE"; else rm -rf "$STATE"; fi
     say "torn down after $((SECONDS - START)) s (exit $status)"
 }
@@ -122,7 +132,8 @@ PartitionName=test Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$CONF
 if [ ! -e "$ETC_LINK" ] && [ ! -L "$ETC_LINK" ]; then
-    mkdir -p /etc/slurm && ln -s "$CONF" "$ETC_LINK" && MADE_LINK=1
+    [ -d /etc/slurm ] || { mkdir /etc/slurm && MADE_DIR=1; }
+    ln -s "$CONF" "$ETC_LINK" && MADE_LINK=1
 else
     die "$ETC_LINK exists: the job-step plugin's srun would read that configuration instead of this cluster's"
 fi
