@@ -59,3 +59,11 @@ def test_table_lists_every_rule(paper_config):
     table = JobResources(paper_config).table()
     for rule in ("prepare", "spec", "train", "evaluate", "complexity", "predictions", "table", "figure"):
         assert f"| {rule} |" in table
+
+
+def test_docs_show_the_table_the_code_produces(paper_config):
+    from pathlib import Path
+
+    assert JobResources(paper_config).table() in Path("docs/pipeline.md").read_text(), (
+        "docs/pipeline.md: paste the output of `python -m vpbench.resources` into 'Job resources'"
+    )
