@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USER_ERROR
     if os.environ.get("RANK", "0") != "0":  # under torchrun only the main process reports
         return 0
+    resumed = "" if result.resumed_from_step is None else f" (resumed from step {result.resumed_from_step})"
     print(f"trained {spec.id}: {result.steps} batches, {result.optimizer_steps} optimiser steps, "
-          f"{result.seconds:.1f} s -> {result.final_checkpoint}")
+          f"{result.seconds:.1f} s -> {result.final_checkpoint}{resumed}")
     return 0

@@ -3,6 +3,8 @@ import json
 import os
 import shlex
 
+from vpbench.resources import JobResources
+
 RAW = config["paths"]["raw"]
 PREPARED = config["paths"]["prepared"]
 RESULTS = config["paths"]["results"]
@@ -16,6 +18,17 @@ COMPARE_OVERRIDES = {key: config[key] for key in COMPARE_KEYS if config.get(key)
 if COMPARE_OVERRIDES:
     CONFIG_ARGS = f"{CONFIG_ARGS} --override {shlex.quote(json.dumps(COMPARE_OVERRIDES, sort_keys=True))}"
 EVAL_DEVICE = config["evaluation"].get("device", "cuda")
+# GPUs, CPUs, memory and wall time of every job, from the config (vpbench.resources; docs/pipeline.md).
+JOB_RESOURCES = JobResources(config, PLAN)
+
+
+def requested(rule, field):
+    """A resource callable: ``field`` (gpus, cpus, mem_mb, runtime) of the rule's request for the job."""
+
+    def request(wildcards):
+        return getattr(JOB_RESOURCES.request(rule, dict(wildcards.items())), field)
+
+    return request
 
 
 wildcard_constraints:
@@ -71,15 +84,15 @@ def train_data(wildcards):
 
 
 def launcher(wildcards):
-    """torchrun (DDP) for multi-GPU training jobs; the spec's batch size is global."""
-    gpus = PLAN.gpus(wildcards.experiment)
-    if gpus > 1:
-        return f"torchrun --standalone --nproc_per_node={gpus} -m vpbench"
-    return "vpbench"
-
-
-def train_runtime(wildcards):
-    return int(config["recipes"][experiment(wildcards).recipe].get("runtime_minutes", 2880))
+    """``vpbench train`` on the job's device; with more than one process, under torchrun in the one allocation
+    (one process per allocated GPU, or ``resources.cpu_processes`` gloo processes on CPU; the batch is global)."""
+    request = JOB_RESOURCES.train(wildcards.experiment)
+    device = "cuda" if request.gpus else "cpu"
+    if request.processes == 1:
+        return f"vpbench train --device {device}"
+    # SLURM_GPUS_ON_NODE: the GPUs SLURM granted (the request, unless a profile overrides `gpu`)
+    processes = f"${{SLURM_GPUS_ON_NODE:-{request.processes}}}" if request.gpus else str(request.processes)
+    return f"torchrun --standalone --nproc_per_node={processes} -m vpbench train --device {device}"
 
 
 def evaluation_data(wildcards):

@@ -19,6 +19,10 @@ rule compare_table:
         f"{LOGS}/render/compare_{{name}}.log",
     conda:
         "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("compare_table", "cpus"),
+        mem_mb=requested("compare_table", "mem_mb"),
+        runtime=requested("compare_table", "runtime"),
     params:
         # The resolved rows and columns: another method, option or protocol selection re-renders the table.
         plan=lambda wildcards: PLAN.compare_plan(),

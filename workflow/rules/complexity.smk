@@ -11,6 +11,10 @@ rule complexity:
         f"{LOGS}/complexity/{{experiment}}/{{protocol}}.log",
     conda:
         "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("complexity", "cpus"),
+        mem_mb=requested("complexity", "mem_mb"),
+        runtime=requested("complexity", "runtime"),
     params:
         method=lambda wildcards: experiment(wildcards).method,
         options=method_options_json,

@@ -11,6 +11,10 @@ if config["raw_data"] == "smoke":
             f"{LOGS}/data/smoke_data.log",
         conda:
             "../envs/vpbench.yaml"
+        resources:
+            cpus_per_task=requested("smoke_data", "cpus"),
+            mem_mb=requested("smoke_data", "mem_mb"),
+            runtime=requested("smoke_data", "runtime"),
         params:
             out=parent_dir,
         shell:
@@ -26,6 +30,10 @@ rule prepare:
         f"{LOGS}/data/prepare_{{dataset}}.log",
     conda:
         "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("prepare", "cpus"),
+        mem_mb=requested("prepare", "mem_mb"),
+        runtime=requested("prepare", "runtime"),
     params:
         root=lambda wildcards: PLAN.raw_dir(wildcards.dataset),
         out=parent_dir,
@@ -47,6 +55,10 @@ if config.get("official_weights") and PLAN.official_standin:
             f"{LOGS}/data/official_standin_{{name}}.log",
         conda:
             "../envs/vpbench.yaml"
+        resources:
+            cpus_per_task=requested("official_standin", "cpus"),
+            mem_mb=requested("official_standin", "mem_mb"),
+            runtime=requested("official_standin", "runtime"),
         shell:
             "vpbench official-standin --checkpoint {input} --out {output} > {log} 2>&1"
 
@@ -61,6 +73,10 @@ elif config.get("official_weights"):
             f"{LOGS}/data/official_weights_{{name}}.log",
         conda:
             "../envs/vpbench.yaml"
+        resources:
+            cpus_per_task=requested("official_weights", "cpus"),
+            mem_mb=requested("official_weights", "mem_mb"),
+            runtime=requested("official_weights", "runtime"),
         params:
             folder=parent_dir,
         shell:

@@ -14,7 +14,10 @@ rule evaluate:
         "../envs/vpbench.yaml"
     threads: 2
     resources:
-        gpu=1 if EVAL_DEVICE.startswith("cuda") else 0,
+        gpu=requested("evaluate", "gpus"),
+        cpus_per_task=requested("evaluate", "cpus"),
+        mem_mb=requested("evaluate", "mem_mb"),
+        runtime=requested("evaluate", "runtime"),
     params:
         checkpoint=checkpoint_arg,
         data_root=evaluation_data_root,
@@ -35,6 +38,10 @@ rule predictions:
         f"{LOGS}/predictions/{{experiment}}/{{protocol}}.log",
     conda:
         "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("predictions", "cpus"),
+        mem_mb=requested("predictions", "mem_mb"),
+        runtime=requested("predictions", "runtime"),
     params:
         checkpoint=checkpoint_arg,
         data_root=evaluation_data_root,

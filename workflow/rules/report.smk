@@ -12,6 +12,10 @@ rule table:
         f"{LOGS}/render/{{table}}.log",
     conda:
         "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("table", "cpus"),
+        mem_mb=requested("table", "mem_mb"),
+        runtime=requested("table", "runtime"),
     params:
         # The resolved table plan: a changed row or tolerance in config/tables.yaml re-renders the table.
         plan=lambda wildcards: PLAN.table_plan(wildcards.table),
@@ -33,6 +37,10 @@ rule figure:
         f"{LOGS}/render/{{figure}}.log",
     conda:
         "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("figure", "cpus"),
+        mem_mb=requested("figure", "mem_mb"),
+        runtime=requested("figure", "runtime"),
     params:
         plan=lambda wildcards: PLAN.figure_plan(wildcards.figure),
         title=lambda wildcards: artefact_title("figure", wildcards.figure),

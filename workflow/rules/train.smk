@@ -9,6 +9,10 @@ rule spec:
         f"{LOGS}/specs/{{experiment}}.log",
     conda:
         "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("spec", "cpus"),
+        mem_mb=requested("spec", "mem_mb"),
+        runtime=requested("spec", "runtime"),
     params:
         # The resolved spec itself is a parameter so that editing an experiment in config/ re-runs what depends on it.
         spec=lambda wildcards: PLAN.experiment_spec(wildcards.experiment),
@@ -30,10 +34,12 @@ rule train:
         "../envs/vpbench.yaml"
     threads: 4
     resources:
-        gpu=lambda wildcards: PLAN.gpus(wildcards.experiment),
-        runtime=train_runtime,
+        gpu=requested("train", "gpus"),
+        cpus_per_task=requested("train", "cpus"),
+        mem_mb=requested("train", "mem_mb"),
+        runtime=requested("train", "runtime"),
     params:
         launcher=launcher,
         out=parent_dir,
     shell:
-        "{params.launcher} train --spec {input.spec} --out {params.out} --resume --no-progress > {log} 2>&1"
+        "{params.launcher} --spec {input.spec} --out {params.out} --resume --no-progress > {log} 2>&1"
