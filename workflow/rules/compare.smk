@@ -42,6 +42,10 @@ rule compare_steps_figure:
         f"{LOGS}/render/compare_{{name}}_steps_{{protocol}}.log",
     conda:
         "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("compare_steps_figure", "cpus"),
+        mem_mb=requested("compare_steps_figure", "mem_mb"),
+        runtime=requested("compare_steps_figure", "runtime"),
     params:
         plan=lambda wildcards: PLAN.compare_plan(),
         config=CONFIG_ARGS,
