@@ -56,7 +56,7 @@ class MVFB(nn.Module):
         if s != 1:
             # One resize for all 17 channels (bilinear is per channel); flow in pixels shrinks with the image.
             x_small = F.interpolate(x, scale_factor=1.0 / s, mode="bilinear", align_corners=False)
-            x_small = torch.cat((x_small[:, :FLOW_START], x_small[:, FLOW_START:] / s), 1)
+            x_small[:, FLOW_START:] /= s  # in place on a fresh tensor (resize's backward does not need its output)
         else:
             x_small = x
         motion = self.conv0(x_small)
