@@ -144,11 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, and cuda when present")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-vgg", action="store_true", help="skip the reference step with the VGG19 term")
-    parser.add_argument("--quick", action="store_true", help="smoke mode: CPU, batch 1, 64 px crops, 1 repeat")
+    parser.add_argument("--quick", action="store_true", help="smoke mode: CPU, batch 1, 64 px crops, 1 repeat, no warm-up")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/train.json"))
     args = parser.parse_args(argv)
     if args.quick:
-        args.batch, args.crop, args.repeats, args.warmup, args.devices = 1, 64, 1, 1, ["cpu"]
+        args.batch, args.crop, args.repeats, args.warmup, args.devices = 1, 64, 1, 0, ["cpu"]
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
