@@ -46,6 +46,10 @@ bench: $(ASSETS)
 	$(BIN)/python -m vpbench.bench_inference --out results/benchmarks/inference.json
 	$(BIN)/python -m vpbench.bench_latency --out results/benchmarks/latency.json
 
+.PHONY: bench-train
+bench-train: $(ASSETS)
+	$(BIN)/python -m vpbench.bench_train --out results/benchmarks/train.json
+
 bench-loader: $(ASSETS)
 	$(BIN)/python -m data_prep.bench_loader --out results/benchmarks/loader.json
 

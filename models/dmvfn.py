@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.base import LossOutput, Prediction, VideoPredictor, as_pair
-from models.losses import laplacian_l1
-from models.mvfb import MVFB
+from models.losses import laplacian_bands, laplacian_l1, usable_levels
+from models.mvfb import MVFB, BlockInputBuffer, block_input
 from models.registry import register_method
 from models.routing import (
     INFERENCE_ROUTINGS,
@@ -50,6 +50,8 @@ PAPER_WIDTHS: tuple[int, ...] = (160, 160, 160, 80, 80, 80, 44, 44, 44)
 #: width of a block by its scale factor, used for sequences that are not 9 long (the release ties 160/80/44 to 4/2/1)
 WIDTH_BY_SCALE: dict[int, int] = {8: 160, 4: 160, 2: 80, 1: 44}
 ROUTING_HIDDEN = 32
+#: the voxel flow F of Eq. 5: flow for I_{t-1} (x, y) and for I_t (x, y) in pixels, then the fusion mask logit
+VOXEL_CHANNELS = 5
 
 
 @dataclass
@@ -181,8 +183,8 @@ class DMVFN(VideoPredictor):
         self.gumbel_tau = gumbel_temperature(progress, self.gumbel_tau_start, self.gumbel_tau_end)
 
     def optimize_for_inference(self, device: torch.device) -> DMVFN:
-        """channels_last weights on CPU: measured 1.45-1.75x faster at 720x1280 / 256x448 (vpbench.bench_inference);
-        outputs differ from the default layout by ~1e-5."""
+        """channels_last weights on CPU: measured about 1.5x faster at 256x448 and 720x1280 (vpbench.bench_inference);
+        the final frame differs from the default layout's by up to ~7e-5 (random weights, 720x1280)."""
         if torch.device(device).type == "cpu":
             self.to(memory_format=torch.channels_last)
         return self
@@ -194,11 +196,27 @@ class DMVFN(VideoPredictor):
             return x
         return F.pad(x, (0, pw, 0, ph), mode="replicate")
 
-    def _initial_state(self, prev: Tensor, cur: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Padded frames, and the zero voxel flow (pixels) and zero mask logit of Eq. 5's initial F^0."""
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """The layout the convolutions run in (channels_last after ``optimize_for_inference`` on CPU)."""
+        weight = self.block0.conv0[0][0].weight
+        if not weight.is_contiguous() and weight.is_contiguous(memory_format=torch.channels_last):
+            return torch.channels_last
+        return torch.contiguous_format
+
+    def _initial_state(self, prev: Tensor, cur: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Padded frames, and Eq. 5's initial voxel flow F^0 = 0: [B, 5, H, W], flow (pixels) then mask logit,
+        in the convolutions' layout (the blocks' output layout, so that the residual updates stay in one layout)."""
         img0, img1 = self._pad(prev), self._pad(cur)
         b, _, hp, wp = img0.shape
-        return img0, img1, img0.new_zeros(b, 4, hp, wp), img0.new_zeros(b, 1, hp, wp)
+        return img0, img1, img0.new_zeros(b, VOXEL_CHANNELS, hp, wp).contiguous(
+            memory_format=self.memory_format
+        )
+
+    @staticmethod
+    def _warp(img0: Tensor, img1: Tensor, voxel: Tensor) -> tuple[Tensor, Tensor]:
+        """W(I_{t-1}) and W(I_t) under the voxel flow's two flow fields (Eq. 3)."""
+        return backward_warp(img0, voxel[:, 0:2]), backward_warp(img1, voxel[:, 2:4])
 
     @staticmethod
     def _blend(warped0: Tensor, warped1: Tensor, mask_logit: Tensor) -> Tensor:
@@ -239,7 +257,11 @@ class DMVFN(VideoPredictor):
         active: Tensor | None,
         return_intermediate: bool,
         generator: torch.Generator | None,
+        blend_each_block: bool | None = None,
     ) -> Tensor | DMVFNOutput:
+        """``blend_each_block`` (default: ``return_intermediate``) fills ``DMVFNOutput.intermediate``."""
+        if blend_each_block is None:
+            blend_each_block = return_intermediate
         batch, _, height, width = prev.shape
         probs = None
         if active is None:
@@ -253,8 +275,10 @@ class DMVFN(VideoPredictor):
             if active.shape != (batch, self.n_blocks):
                 raise ValueError(f"active must be a bool tensor [{batch}, {self.n_blocks}], got {tuple(active.shape)}")
 
-        img0, img1, flow, mask = self._initial_state(prev, cur)
+        img0, img1, voxel = self._initial_state(prev, cur)
         warped0, warped1 = img0, img1
+        layout = self.memory_format
+        inputs = BlockInputBuffer(img0, img1, layout)
         intermediate: list[Tensor] = []
         executed: list[int] = []
         active_cpu = active.cpu()
@@ -264,26 +288,22 @@ class DMVFN(VideoPredictor):
                 continue  # skipped blocks cost nothing
             executed.append(i)
             if bool(column.all()):
-                x = torch.cat((img0, img1, warped0, warped1, mask), 1)
-                d_flow, d_mask = block(x, flow)
-                flow, mask = flow + d_flow, mask + d_mask
-                warped0 = backward_warp(img0, flow[:, :2])
-                warped1 = backward_warp(img1, flow[:, 2:4])
+                voxel = voxel + block(inputs.update(warped0, warped1, voxel))
+                warped0, warped1 = self._warp(img0, img1, voxel)
             else:
                 # Per-sample routing: run the block on the samples that selected it, keep the others' state.
                 idx = column.nonzero().squeeze(1).to(prev.device)
                 i0, i1 = img0[idx], img1[idx]
-                x = torch.cat((i0, i1, warped0[idx], warped1[idx], mask[idx]), 1)
-                d_flow, d_mask = block(x, flow[idx])
-                sub_flow, sub_mask = flow[idx] + d_flow, mask[idx] + d_mask
-                flow = flow.index_copy(0, idx, sub_flow)
-                mask = mask.index_copy(0, idx, sub_mask)
-                warped0 = warped0.index_copy(0, idx, backward_warp(i0, sub_flow[:, :2]))
-                warped1 = warped1.index_copy(0, idx, backward_warp(i1, sub_flow[:, 2:4]))
-            if return_intermediate:
-                intermediate.append(self._blend(warped0, warped1, mask)[..., :height, :width])
+                x = block_input(i0, i1, warped0[idx], warped1[idx], voxel[idx]).contiguous(memory_format=layout)
+                sub_voxel = voxel[idx] + block(x)
+                sub_warped0, sub_warped1 = self._warp(i0, i1, sub_voxel)
+                voxel = voxel.index_copy(0, idx, sub_voxel)
+                warped0 = warped0.index_copy(0, idx, sub_warped0)
+                warped1 = warped1.index_copy(0, idx, sub_warped1)
+            if blend_each_block:
+                intermediate.append(self._blend(warped0, warped1, voxel[:, 4:5])[..., :height, :width])
 
-        frame = self._blend(warped0, warped1, mask)[..., :height, :width]
+        frame = self._blend(warped0, warped1, voxel[:, 4:5])[..., :height, :width]
         if self.empty_route == "previous":
             none_ran = ~active.any(dim=1)
             if bool(none_ran.any()):
@@ -296,8 +316,8 @@ class DMVFN(VideoPredictor):
             probabilities=probs,
             intermediate=intermediate,
             executed=executed,
-            flow=flow[..., :height, :width],
-            mask=torch.sigmoid(mask[..., :height, :width]),
+            flow=voxel[:, :4, :height, :width],
+            mask=torch.sigmoid(voxel[:, 4:5, :height, :width]),
         )
 
     def _training_gates(self, prev: Tensor, cur: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
@@ -321,34 +341,27 @@ class DMVFN(VideoPredictor):
             gates, probs, reg = torch.as_tensor(active, device=prev.device).to(prev.dtype), None, None
         else:
             gates, probs, reg = self._training_gates(prev, cur)
-        img0, img1, flow, mask = self._initial_state(prev, cur)
+        img0, img1, voxel = self._initial_state(prev, cur)
         warped0, warped1 = img0, img1
         outputs: list[Tensor] = []
         last = self.n_blocks - 1
         for i, block in enumerate(self.blocks):
-            d_flow, d_mask = block(torch.cat((img0, img1, warped0, warped1, mask), 1), flow)
+            delta = block(block_input(img0, img1, warped0, warped1, voxel))
             if self.block_outputs == "official" and i < last:
                 # The release supervises what block i would output if it ran, whatever its gate.
-                ungated_flow, ungated_mask = flow + d_flow, mask + d_mask
-                outputs.append(
-                    self._blend(
-                        backward_warp(img0, ungated_flow[:, :2]), backward_warp(img1, ungated_flow[:, 2:4]), ungated_mask
-                    )[..., :height, :width]
-                )
+                ungated = voxel + delta
+                outputs.append(self._blend(*self._warp(img0, img1, ungated), ungated[:, 4:5])[..., :height, :width])
             # Eq. 6 in training: v_i * f(state) + (1 - v_i) * state, with residual f.
-            g = gates[:, i].view(-1, 1, 1, 1)
-            flow = flow + g * d_flow
-            mask = mask + g * d_mask
-            warped0 = backward_warp(img0, flow[:, :2])
-            warped1 = backward_warp(img1, flow[:, 2:4])
+            voxel = voxel + gates[:, i].view(-1, 1, 1, 1) * delta
+            warped0, warped1 = self._warp(img0, img1, voxel)
             if self.block_outputs == "paper" or i == last:
-                outputs.append(self._blend(warped0, warped1, mask)[..., :height, :width])
+                outputs.append(self._blend(warped0, warped1, voxel[:, 4:5])[..., :height, :width])
         return DMVFNTrainOutput(block_predictions=outputs, gates=gates, probabilities=probs, regularizer=reg)
 
     # ------------------------------------------------------------------------------------------ method API
     def predict(self, context: Tensor) -> Prediction:
         prev, cur = as_pair(context)
-        out = self._forward_infer(prev, cur, None, True, None) if not self.training else None
+        out = self._forward_infer(prev, cur, None, True, None, blend_each_block=False) if not self.training else None
         if out is None:
             raise RuntimeError("predict() needs eval mode: call .eval() first")
         assert isinstance(out, DMVFNOutput)
@@ -361,7 +374,9 @@ class DMVFN(VideoPredictor):
         preds = out.block_predictions
         n = len(preds)
         if self.supervision == "all":
-            total = sum(self.gamma ** (n - 1 - i) * laplacian_l1(p, target, self.laplacian_levels) for i, p in enumerate(preds))
+            # d(., I_{t+1}) of every term compares with the same target pyramid: build it once, not n times.
+            distance = LaplacianDistance(target, self.laplacian_levels)
+            total = sum(self.gamma ** (n - 1 - i) * distance(p) for i, p in enumerate(preds))
         else:
             total = laplacian_l1(preds[-1], target, self.laplacian_levels)
         terms = {"reconstruction": float(total.detach())}
@@ -371,6 +386,21 @@ class DMVFN(VideoPredictor):
             terms["gumbel_tau"] = self.gumbel_tau
         terms["active_rate"] = float(out.gates.detach().float().mean())
         return LossOutput(total=total, final_prediction=preds[-1], terms=terms)  # type: ignore[arg-type]
+
+
+class LaplacianDistance:
+    """``laplacian_l1(., target)`` with the target's Laplacian pyramid computed once (the same values)."""
+
+    def __init__(self, target: Tensor, levels: int) -> None:
+        self.shape = target.shape
+        self.levels = usable_levels(target.shape[-2], target.shape[-1], levels)
+        self.target_bands = laplacian_bands(target, self.levels)
+
+    def __call__(self, pred: Tensor) -> Tensor:
+        if pred.shape != self.shape:
+            raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(self.shape)} differ in shape")
+        bands = laplacian_bands(pred, self.levels)
+        return sum(F.l1_loss(p, t) for p, t in zip(bands, self.target_bands))  # type: ignore[return-value]
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:

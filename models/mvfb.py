@@ -8,7 +8,7 @@ Widths, layer order and parameter names follow the authors' release so that thei
 * fusion: ``lastconv`` = ConvTranspose2d(C/4 + 8 -> 5, k4 s2), no activation: 4 flow channels + 1 mask logit.
 
 Every conv is Conv2d(bias) + PReLU(one slope per channel), PyTorch default init. The block returns *residual
-updates* (delta flow in pixels, delta mask logit), which DMVFN accumulates.
+updates* (delta flow in pixels, delta mask logit, one [B, 5, H, W] tensor), which DMVFN accumulates.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 #: channels entering a block: I_{t-1}, I_t, both warped frames, the mask logit (13) + the voxel flow (4)
 BLOCK_IN_CHANNELS = 17
+FLOW_START = 13  # channels 13:17 of the block input are the voxel flow in pixels
 SPATIAL_CHANNELS = 8
 
 
@@ -27,7 +28,7 @@ def conv_prelu(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, paddin
 
 
 class MVFB(nn.Module):
-    """One block. ``forward(x, flow)`` with x = [img0, img1, warped0, warped1, mask_logit] (13 ch) at full size."""
+    """One block. ``forward(x)`` with x = ``block_input(...)`` (17 ch) at full size."""
 
     def __init__(self, scale: int, width: int, spatial_path: bool = True) -> None:
         super().__init__()
@@ -48,20 +49,47 @@ class MVFB(nn.Module):
             fused += SPATIAL_CHANNELS
         self.lastconv = nn.ConvTranspose2d(fused, 5, 4, 2, 1)
 
-    def forward(self, x: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
-        """Return (delta_flow [B,4,H,W] in pixels, delta_mask [B,1,H,W] logit)."""
+    def forward(self, x: Tensor) -> Tensor:
+        """x: [I_{t-1}, I_t, W(I_{t-1}), W(I_t), mask logit, voxel flow] (17 ch, full size), as ``block_input``
+        builds it. Returns the residual update [B, 5, H, W]: delta flow (4 ch, pixels) then delta mask logit."""
         s = self.scale
         if s != 1:
+            # One resize for all 17 channels (bilinear is per channel); flow in pixels shrinks with the image.
             x_small = F.interpolate(x, scale_factor=1.0 / s, mode="bilinear", align_corners=False)
-            flow_small = F.interpolate(flow, scale_factor=1.0 / s, mode="bilinear", align_corners=False) / s
+            x_small[:, FLOW_START:] /= s  # in place on a fresh tensor (resize's backward does not need its output)
         else:
-            x_small, flow_small = x, flow
-        motion = self.conv0(torch.cat((x_small, flow_small), 1))
+            x_small = x
+        motion = self.conv0(x_small)
         motion = self.convblock(motion) + motion
         motion = self.conv_sq(motion)
         motion = F.interpolate(motion, scale_factor=2.0 * s, mode="bilinear", align_corners=False)  # -> H/2
         if self.spatial_path:
-            spatial = self.convblock1(self.conv1(torch.cat((x, flow), 1)))
-            motion = torch.cat((motion, spatial), 1)
-        out = self.lastconv(motion)
-        return out[:, :4], out[:, 4:5]
+            motion = torch.cat((motion, self.convblock1(self.conv1(x))), 1)
+        return self.lastconv(motion)
+
+
+def block_input(img0: Tensor, img1: Tensor, warped0: Tensor, warped1: Tensor, voxel: Tensor) -> Tensor:
+    """The 17 channels an MVFB sees, in the released order: both frames, both warped frames, the mask logit, the
+    flow. ``voxel`` is the running voxel flow [B, 5, H, W]: flow (x, y for I_{t-1}; x, y for I_t) then mask logit."""
+    return torch.cat((img0, img1, warped0, warped1, voxel[:, 4:5], voxel[:, :4]), 1)
+
+
+class BlockInputBuffer:
+    """``block_input`` at inference without a concatenation per block: one tensor per forward pass, in the
+    convolutions' layout, where the frames are written once and the warped frames and the voxel flow are
+    rewritten before each block. Inference only: the same storage is overwritten for every block."""
+
+    def __init__(self, img0: Tensor, img1: Tensor, memory_format: torch.memory_format) -> None:
+        b, _, h, w = img0.shape
+        self.x = torch.empty(
+            (b, BLOCK_IN_CHANNELS, h, w), dtype=img0.dtype, device=img0.device, memory_format=memory_format
+        )
+        self.x[:, 0:3] = img0
+        self.x[:, 3:6] = img1
+
+    def update(self, warped0: Tensor, warped1: Tensor, voxel: Tensor) -> Tensor:
+        self.x[:, 6:9] = warped0
+        self.x[:, 9:12] = warped1
+        self.x[:, 12:13] = voxel[:, 4:5]
+        self.x[:, FLOW_START:] = voxel[:, :4]
+        return self.x

@@ -33,6 +33,6 @@ def backward_warp(img: Tensor, flow: Tensor) -> Tensor:
     """Warp ``img`` [B, C, H, W] by ``flow`` [B, 2, H, W] (pixels): out(p) = img(p + flow(p))."""
     _, _, height, width = flow.shape
     # pixels -> normalised [-1, 1] offsets (align_corners=True: -1 and 1 are the centres of the border pixels)
-    scale = flow.new_tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)]).view(1, 2, 1, 1)
-    grid = _base_grid(height, width, flow.device, flow.dtype) + (flow * scale).permute(0, 2, 3, 1)
+    scale = flow.new_tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)])
+    grid = torch.addcmul(_base_grid(height, width, flow.device, flow.dtype), flow.permute(0, 2, 3, 1), scale)
     return F.grid_sample(img, grid.to(img.dtype), mode="bilinear", padding_mode="border", align_corners=True)

@@ -1,0 +1,89 @@
+"""Speed benchmarks in smoke mode (structure and the outputs-agree checks; no timing thresholds), and the
+re-statement of the authors' forward pass they compare against."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from models import DMVFN
+from vpbench import bench_inference, bench_train
+from vpbench.bench_reference import ReferenceDMVFN
+
+
+def test_inference_benchmark_quick_writes_ratios_and_passes_the_agreement_check(tmp_path: Path) -> None:
+    out = tmp_path / "inference.json"
+    assert bench_inference.main(["--quick", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["agreement_passed"] is True
+    assert report["settings"]["quick"] is True
+    (entry,) = report["results"]
+    assert entry["device"] == "cpu" and entry["size"] == "64x96"
+    agreement = entry["agreement"]
+    assert len(agreement["max_abs_diff_per_block"]) == 9
+    assert max(agreement["max_abs_diff_per_block"]) <= agreement["tolerance"] == 1e-4
+    pairs = {(row["variant"], row["against"]) for row in entry["comparisons"]}
+    assert {("ours", "reference"), ("ours", "reference_channels_last"), ("ours_default_layout", "reference"),
+            ("ours_no_grad", "reference")} <= pairs
+    for row in entry["comparisons"]:
+        assert row["ours_median_s"] > 0 and row["reference_median_s"] > 0
+        assert row["ratio_wall_median"] > 0 and row["ratio_cpu_median"] >= 0
+    assert len(entry["times"]["ours"]["wall"]) == report["settings"]["repeats"] == 2
+    assert entry["routed"]["blocks_run"]
+
+
+def test_train_benchmark_quick_reports_every_method(tmp_path: Path) -> None:
+    out = tmp_path / "train.json"
+    assert bench_train.main(["--quick", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["agreement_passed"] is True
+    (result,) = report["results"]
+    assert result["loss_agreement"]["relative_diff"] <= 1e-4
+    assert set(result["methods"]) == {"dmvfn", "reference", "reference_vgg", "dmvfn_channels_last", "dvf", "prednet"}
+    for row in result["methods"].values():
+        assert row["steps_per_s"] > 0
+        assert abs(row["clips_per_s"] - report["settings"]["batch"] * row["steps_per_s"]) < 1e-9
+    assert set(result["ratio_to_reference_wall_median"]) == {"dmvfn", "dmvfn_channels_last", "reference_vgg"}
+
+
+def _pair(batch: int = 1, height: int = 48, width: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(3)
+    base = torch.rand(batch, 3, height, width + 3, generator=gen)
+    return base[..., :width].contiguous(), base[..., 3:].contiguous()
+
+
+def test_reference_takes_our_weights_and_the_agreement_check_can_fail() -> None:
+    torch.manual_seed(0)
+    ours = DMVFN().eval()
+    ref = ReferenceDMVFN().eval()
+    ref.load_state_dict(ours.state_dict())  # strict: the same names and shapes
+    prev, cur = _pair()
+    models = bench_inference.Models(ours, ours, ref, ref)
+    assert bench_inference.agreement(models, prev, cur)["passed"]
+    with torch.no_grad():
+        ours.block4.conv_sq[0].bias.add_(0.05)
+    broken = bench_inference.agreement(models, prev, cur)
+    assert not broken["passed"]
+    assert max(broken["max_abs_diff_per_block"][:4]) <= 1e-4 < max(broken["max_abs_diff_per_block"][4:])
+
+
+def test_channels_last_inference_matches_the_default_layout_with_per_sample_routing() -> None:
+    torch.manual_seed(0)
+    plain = DMVFN().eval()
+    fast = DMVFN().eval()
+    fast.load_state_dict(plain.state_dict())
+    fast.optimize_for_inference(torch.device("cpu"))
+    assert fast.memory_format == torch.channels_last and plain.memory_format == torch.contiguous_format
+    prev, cur = _pair(batch=3, height=40, width=56)  # padded to 48x64 inside
+    active = torch.tensor([[1, 0, 1, 1, 0, 1, 1, 1, 0], [1] * 9, [0, 1, 1, 0, 1, 0, 0, 1, 1]], dtype=torch.bool)
+    with torch.inference_mode():
+        a = plain(prev, cur, active=active, return_intermediate=True)
+        b = fast(prev, cur, active=active, return_intermediate=True)
+        single = fast(prev[1:2], cur[1:2], active=active[1:2])
+    assert a.executed == b.executed == list(range(9))
+    assert torch.allclose(a.frame, b.frame, atol=1e-4)
+    assert all(torch.allclose(x, y, atol=1e-4) for x, y in zip(a.intermediate, b.intermediate))
+    assert torch.allclose(single, b.frame[1:2], atol=1e-5)
+    assert b.frame.shape == (3, 3, 40, 56)
