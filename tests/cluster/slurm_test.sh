@@ -65,7 +65,7 @@ teardown() {
     daemons=" $$ $(cat "$STATE/slurmd.pid" "$STATE/slurmctld.pid" 2>/dev/null | tr '\n' ' ')"
     for proc in /proc/[0-9]*; do
         [[ $daemons == *" ${proc#/proc/} "* ]] && continue
-        tr '\0' '\n' < "$proc/environ" 2>/dev/null | grep -qx "SLURM_CONF=$CONF" && kill -9 "${proc#/proc/}" 2>/dev/null
+        { tr '\0' '\n' < "$proc/environ"; } 2>/dev/null | grep -qx "SLURM_CONF=$CONF" && kill -9 "${proc#/proc/}" 2>/dev/null
     done
     if [ "$status" != 0 ]; then
         for log in slurmctld.log slurmd.log snakemake.log; do
