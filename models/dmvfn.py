@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.base import LossOutput, Prediction, VideoPredictor, as_pair
-from models.losses import laplacian_bands, laplacian_l1, usable_levels
+from models.losses import LaplacianDistance, laplacian_l1
 from models.mvfb import MVFB, BlockInputBuffer, block_input
 from models.registry import register_method
 from models.routing import (
@@ -386,21 +386,6 @@ class DMVFN(VideoPredictor):
             terms["gumbel_tau"] = self.gumbel_tau
         terms["active_rate"] = float(out.gates.detach().float().mean())
         return LossOutput(total=total, final_prediction=preds[-1], terms=terms)  # type: ignore[arg-type]
-
-
-class LaplacianDistance:
-    """``laplacian_l1(., target)`` with the target's Laplacian pyramid computed once (the same values)."""
-
-    def __init__(self, target: Tensor, levels: int) -> None:
-        self.shape = target.shape
-        self.levels = usable_levels(target.shape[-2], target.shape[-1], levels)
-        self.target_bands = laplacian_bands(target, self.levels)
-
-    def __call__(self, pred: Tensor) -> Tensor:
-        if pred.shape != self.shape:
-            raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(self.shape)} differ in shape")
-        bands = laplacian_bands(pred, self.levels)
-        return sum(F.l1_loss(p, t) for p, t in zip(bands, self.target_bands))  # type: ignore[return-value]
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:

@@ -399,3 +399,20 @@ def test_routing_rates_and_gumbel_noise_are_fp32_under_autocast() -> None:
     torch.manual_seed(0)
     gates = gumbel_soft_gates(logits, tau=1.0)
     assert gates.dtype == torch.float32 and torch.unique(gates).numel() > 64 * 9 // 2
+
+
+def test_dmvfn_training_loss_is_the_same_under_autocast() -> None:
+    # the training path (every block against one target pyramid) keeps Eq. 13 in fp32 like laplacian_l1
+    from models.losses import LaplacianDistance
+
+    generator = torch.Generator().manual_seed(1)
+    target = torch.rand(2, 3, 64, 64, generator=generator)
+    preds = [(target + s * torch.randn(2, 3, 64, 64, generator=generator)).clamp(0, 1) for s in (0.003, 0.01)]
+    distance = LaplacianDistance(target)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = LaplacianDistance(target)
+        values = [mixed(p) for p in preds]
+    for pred, value in zip(preds, values):
+        assert value.dtype == torch.float32
+        assert value.item() == pytest.approx(distance(pred).item(), rel=1e-6)
+        assert value.item() == pytest.approx(laplacian_l1(pred, target).item(), rel=1e-6)
