@@ -9,7 +9,7 @@ from pathlib import Path
 
 from data_prep.errors import LayoutError
 from data_prep.layouts import cityscapes, davis, human36m, kitti, kitti_a, ucf101, ucfsports, vimeo
-from data_prep.layouts.base import SplitPlan
+from data_prep.layouts.base import SplitPlan, find_first_dir
 
 Planner = Callable[[Path, str, bool], SplitPlan]  # (raw root, split, is_subset) -> plan
 
@@ -73,7 +73,7 @@ DATASETS: dict[str, DatasetSpec] = {
                              lambda root: (root / "leftImg8bit_sequence").is_dir(), acquirable=True),
                 SourceFormat(DMVFN_TEST, f"{_DMVFN_TEST_TEXT}: test/<n>/<k:010d>.png at 1024x512",
                              _ignoring_subset(cityscapes.plan_dmvfn_test),
-                             lambda root: cityscapes.find_dmvfn_test(root) is not None, ("test",), native_size=True),
+                             lambda root: find_first_dir(root, cityscapes.DMVFN_TEST_DIRS) is not None, ("test",), native_size=True),
             ),
             {"train": (2975,), "test": (500,)},
             "Cityscapes leftImg8bit_sequence: 2,975 train / 500 val snippets of 30 frames at 1024x512",
@@ -85,7 +85,7 @@ DATASETS: dict[str, DatasetSpec] = {
                              lambda root: any(root.glob("2011_*/2011_*_drive_*_sync")), acquirable=True),
                 SourceFormat(DMVFN_TEST, f"{_DMVFN_TEST_TEXT}: test/<n>/<k:010d>.png, 9 frames at 832x256",
                              _ignoring_subset(kitti.plan_dmvfn_test),
-                             lambda root: kitti.find_dmvfn_test(root) is not None, ("test",), native_size=True),
+                             lambda root: find_first_dir(root, kitti.DMVFN_TEST_DIRS) is not None, ("test",), native_size=True),
             ),
             {"train": (13500,), "test": (1337,)},
             "KITTI raw, FVS 24/4 drive split, stride-1 windows of 9 frames at 256x832",

@@ -521,7 +521,6 @@ class Plan:
 
     def _resolve_experiments(self) -> dict[str, Experiment]:
         cfg = self.config
-        default_seed = int(cfg.get("seed", 1234))
         default_routing = tuple(cfg["evaluation"].get("routing_seeds", [0]))
         result: dict[str, Experiment] = {}
         for name, variant in self.variants.items():

@@ -120,3 +120,48 @@ def sliding_windows(sequence: SequenceSource, length: int, stride: int = 1, subs
         WindowSpec(f"{sequence.name}_{start:06d}", sequence.name, start, length, subset)
         for start in range(0, max(count, 0), stride)
     ]
+
+
+# -- the test splits distributed with the official code: <root>/<dir>/<n>/ folders of numbered frames ----------
+_NUMBERED = re.compile(r"^\d+$")
+
+
+def find_first_dir(root: Path, candidates: tuple[str, ...]) -> Path | None:
+    """The first of ``candidates`` (relative to ``root``) that is a folder, if any."""
+    return next((root / d for d in candidates if (root / d).is_dir()), None)
+
+
+def numbered_folders(base: Path, what: str) -> list[Path]:
+    """The ``<n>`` folders of an official prepared split, checked to be numbered 0, 1, 2, ... without a gap."""
+    folders = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: p.name)
+    if not folders:
+        raise LayoutError(f"{base}: no clip folders ({what})")
+    for path in folders:
+        if not _NUMBERED.match(path.name):
+            raise LayoutError(f"{path}: unexpected folder name ({what} has folders named 000000, 000001, ...)")
+    check_numbering(folders, what, first=0)
+    return folders
+
+
+def clip_frames(folder: Path, count: int, what: str, first: int | None = 0) -> tuple[Path, ...]:
+    """The first ``count`` sorted frames of a clip folder (as the official loaders read them), checked."""
+    frames = image_files(folder, (".png", ".jpg", ".jpeg"))
+    check_numbering(frames, what, first=first)
+    if len(frames) < count:
+        raise LayoutError(f"{folder}: {len(frames)} frames, the protocol reads {count} ({what})")
+    return tuple(frames[:count])
+
+
+def plan_numbered_clips(root: Path, split: str, dirs: tuple[str, ...], frames: int, dataset: str, expected: str) -> SplitPlan:
+    """One window of ``frames`` per numbered clip folder of a distributed test split (``<root>/<expected>``)."""
+    if split != "test":
+        raise LayoutError(f"the distributed {dataset} test split holds only the 'test' split")
+    base = find_first_dir(root, dirs)
+    if base is None:
+        raise MissingInputError(f"no distributed {dataset} test split under {root} (expected {root}/{expected})")
+    sequences = [
+        SequenceSource(f"test_{f.name}", clip_frames(f, frames, f"{dataset} test clip {f.name}"))
+        for f in numbered_folders(base, f"the distributed {dataset} test split")
+    ]
+    windows = [WindowSpec(s.name, s.name, 0, frames) for s in sequences]
+    return SplitPlan(split, sequences, windows)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_prep.errors import LayoutError, MissingInputError
-from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, check_numbering, image_files, require_dir
+from data_prep.errors import LayoutError
+from data_prep.layouts.base import (
+    SequenceSource, SplitPlan, WindowSpec, check_numbering, plan_numbered_clips, require_dir,
+)
 
 SNIPPET_LENGTH = 30
 #: frames of each test snippet that are kept: the official loader reads the first 14 (4 context + 10 of FVS)
@@ -26,7 +28,6 @@ RAW_SPLIT = {"train": "train", "test": "val"}
 _NAME = re.compile(r"^(?P<city>[a-z_]+)_(?P<seq>\d{6})_(?P<frame>\d{6})_leftImg8bit\.png$")
 #: where the distributed test split may sit under --root (the official README writes both spellings)
 DMVFN_TEST_DIRS = ("test", "cityscapes/test", "Cityscapes/test")
-_FOLDER = re.compile(r"^\d+$")
 
 
 def snippets(split_dir: Path) -> list[SequenceSource]:
@@ -62,40 +63,5 @@ def plan(root: Path, split: str) -> SplitPlan:
     return SplitPlan(split, sequences, windows)
 
 
-def find_dmvfn_test(root: Path) -> Path | None:
-    return next((root / d for d in DMVFN_TEST_DIRS if (root / d).is_dir()), None)
-
-
-def numbered_folders(base: Path, what: str) -> list[Path]:
-    """The ``<n>`` folders of an official prepared split, checked to be numbered 0, 1, 2, ... without a gap."""
-    folders = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: p.name)
-    if not folders:
-        raise LayoutError(f"{base}: no clip folders ({what})")
-    for path in folders:
-        if not _FOLDER.match(path.name):
-            raise LayoutError(f"{path}: unexpected folder name ({what} has folders named 000000, 000001, ...)")
-    check_numbering(folders, what, first=0)
-    return folders
-
-
-def clip_frames(folder: Path, count: int, what: str, first: int | None = 0) -> tuple[Path, ...]:
-    """The first ``count`` sorted frames of a clip folder (as the official loaders read them), checked."""
-    frames = image_files(folder, (".png", ".jpg", ".jpeg"))
-    check_numbering(frames, what, first=first)
-    if len(frames) < count:
-        raise LayoutError(f"{folder}: {len(frames)} frames, the protocol reads {count} ({what})")
-    return tuple(frames[:count])
-
-
 def plan_dmvfn_test(root: Path, split: str = "test") -> SplitPlan:
-    if split != "test":
-        raise LayoutError("the distributed Cityscapes test split holds only the 'test' split")
-    base = find_dmvfn_test(root)
-    if base is None:
-        raise MissingInputError(f"no distributed Cityscapes test split under {root} (expected {root}/cityscapes/test/<n>/)")
-    sequences = [
-        SequenceSource(f"test_{f.name}", clip_frames(f, TEST_FRAMES, f"Cityscapes test clip {f.name}"))
-        for f in numbered_folders(base, "the distributed Cityscapes test split")
-    ]
-    windows = [WindowSpec(s.name, s.name, 0, TEST_FRAMES) for s in sequences]
-    return SplitPlan(split, sequences, windows)
+    return plan_numbered_clips(root, split, DMVFN_TEST_DIRS, TEST_FRAMES, "Cityscapes", "cityscapes/test/<n>/")

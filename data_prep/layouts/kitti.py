@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_prep.errors import LayoutError, MissingInputError
-from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, check_numbering, require_dir, sliding_windows
-from data_prep.layouts.cityscapes import clip_frames, numbered_folders
+from data_prep.errors import LayoutError
+from data_prep.layouts.base import (
+    SequenceSource, SplitPlan, check_numbering, plan_numbered_clips, require_dir, sliding_windows,
+)
 
 WINDOW = 9
 TRAIN_DRIVES = tuple(
@@ -66,19 +67,5 @@ def present_drives(root: Path, split: str) -> tuple[str, ...]:
 DMVFN_TEST_DIRS = ("test", "KITTI/test", "kitti/test")
 
 
-def find_dmvfn_test(root: Path) -> Path | None:
-    return next((root / d for d in DMVFN_TEST_DIRS if (root / d).is_dir()), None)
-
-
 def plan_dmvfn_test(root: Path, split: str = "test") -> SplitPlan:
-    if split != "test":
-        raise LayoutError("the distributed KITTI test split holds only the 'test' split")
-    base = find_dmvfn_test(root)
-    if base is None:
-        raise MissingInputError(f"no distributed KITTI test split under {root} (expected {root}/KITTI/test/<n>/)")
-    sequences = [
-        SequenceSource(f"test_{f.name}", clip_frames(f, WINDOW, f"KITTI test window {f.name}"))
-        for f in numbered_folders(base, "the distributed KITTI test split")
-    ]
-    windows = [WindowSpec(s.name, s.name, 0, WINDOW) for s in sequences]
-    return SplitPlan(split, sequences, windows)
+    return plan_numbered_clips(root, split, DMVFN_TEST_DIRS, WINDOW, "KITTI", "KITTI/test/<n>/")
