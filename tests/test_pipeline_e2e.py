@@ -68,6 +68,12 @@ def test_every_reproduced_cell_traces_back_to_a_score_file(smoke_run) -> None:
                 scores = pd.read_parquet(source_file)
                 assert cell.experiment in set(scores["experiment"]) and cell.protocol in set(scores["protocol"])
     assert reproduced > 0
+    # real scores: every scored cell carries its 95% interval and a paper-consistency mark where the paper has a value
+    cells = pd.read_csv(Path(plan.reports) / "tables" / "table1.csv")
+    scored = cells[cells["metric"].isin(["ms_ssim", "lpips"]) & cells["reproduced"].notna()]
+    assert len(scored) and (scored["lo"] <= scored["reproduced"]).all() and (scored["reproduced"] <= scored["hi"]).all()
+    assert scored[scored["paper"].notna()]["consistency"].isin(["consistent", "above", "below"]).all()
+    assert "95% interval" in (Path(plan.reports) / "tables" / "table1.md").read_text()
     table5 = (Path(plan.reports) / "tables" / "table5.md").read_text()
     assert "| STEBS | reproduced (retrained)" in table5 and "| Copy last frame | reproduced (untrained)" in table5
 
