@@ -26,7 +26,7 @@ from vpbench import evaluate as evaluation
 from vpbench.cli import main as vpbench_main
 from vpbench.plan import Plan, load_config
 from vpbench.scores import SCORE_COLUMNS, ScoreFileError, read_scores, write_scores
-from vpbench.spec import EvalSpec, ExperimentSpec
+from vpbench.spec import ExperimentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -217,23 +217,12 @@ def test_a_crop_error_raised_in_a_loader_worker_is_reworded():
 @pytest.fixture
 def fake_protocol(monkeypatch):
     """A 16x16, three-step protocol with two clips (no prepared tree needed)."""
-    from dataclasses import dataclass
-
-    @dataclass
-    class Protocol:
-        name: str = "toy"
-        dataset: str = "toy"
-        height: int = 16
-        width: int = 16
-        input_indices: tuple[int, ...] = (0, 1)
-        target_indices: tuple[int, ...] = (2, 3, 4)
-        channel_order: str = "RGB"
-        metrics: tuple[str, ...] = ("psnr",)
+    from tests.toy_protocol import ToyProtocol
 
     generator = torch.Generator().manual_seed(0)
     windows = [{"clip_id": f"clip{i}", "frames": torch.randint(0, 256, (5, 3, 16, 16), generator=generator,
                                                                 dtype=torch.uint8)} for i in range(2)]
-    monkeypatch.setattr(evaluation, "_protocol_windows", lambda name, root, max_clips: (Protocol(), windows))
+    monkeypatch.setattr(evaluation, "_protocol_windows", lambda name, root, max_clips: (ToyProtocol(metrics=("psnr",)), windows))
 
 
 def _official_files(tmp_path: Path) -> dict[str, Path]:

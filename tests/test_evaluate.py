@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,8 @@ from vpbench.evaluate import (
 from vpbench.metrics import MetricSuite
 from vpbench.scores import SCORE_COLUMNS, ScoreFileError, read_scores, scores_frame, write_scores
 from vpbench.spec import EvalSpec, ExperimentSpec
+
+from tests.toy_protocol import ToyProtocol
 
 STEP_DELTA = 0.02  # not a multiple of 1/255: quantising fed-back predictions would change the numbers
 LABELS = RowLabels("exp", "brighten", "proto", "retrained")
@@ -212,21 +213,11 @@ def test_scores_contract_is_enforced(change, message):
 
 
 # ---------------------------------------------------------------------------------------------- the command
-@dataclass
-class FakeProtocol:
-    name: str = "toy"
-    dataset: str = "toy"
-    height: int = 16
-    width: int = 16
-    input_indices: tuple[int, ...] = (0, 1)
-    target_indices: tuple[int, ...] = (2, 3, 4)
-    channel_order: str = "RGB"
-    metrics: tuple[str, ...] = field(default=("psnr", "ssim"))
 
 
 @pytest.fixture
 def toy_protocol(monkeypatch):
-    protocol = FakeProtocol()
+    protocol = ToyProtocol()
     windows = [constant_window("c0", [100] * 5), constant_window("c1", [50, 60, 70, 80, 90])]
 
     def fake(protocol_name, data_root, max_clips):
