@@ -43,15 +43,15 @@ report: $(ASSETS)
 
 # Benchmarks print their numbers and write JSON under results/benchmarks/ (CUDA is used when present).
 bench: $(ASSETS)
-	$(BIN)/python -m vpbench.bench_inference --out results/benchmarks/inference.json
-	$(BIN)/python -m vpbench.bench_latency --out results/benchmarks/latency.json
+	$(BIN)/python -m vpbench.benchmarks.inference --out results/benchmarks/inference.json
+	$(BIN)/python -m vpbench.benchmarks.latency --out results/benchmarks/latency.json
 
 .PHONY: bench-train
 bench-train: $(ASSETS)
-	$(BIN)/python -m vpbench.bench_train --out results/benchmarks/train.json
+	$(BIN)/python -m vpbench.benchmarks.train --out results/benchmarks/train.json
 
 bench-loader: $(ASSETS)
-	$(BIN)/python -m data_prep.bench_loader --out results/benchmarks/loader.json
+	$(BIN)/python -m vpbench.benchmarks.loader --out results/benchmarks/loader.json
 
 # Every CUDA path in one run (< 8 minutes on one GPU); CUDA parts read "skipped: no CUDA" without a GPU.
 # The report goes to results/benchmarks/gpu-<device>.json; GPU_CHECK_ARGS passes flags (e.g. --quick, --no-compile).

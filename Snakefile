@@ -11,7 +11,7 @@ import sys
 
 from snakemake.utils import min_version, validate
 
-from vpbench.plan import COMPARE_KEYS, DEFAULT_CONFIG, Plan, deep_merge, load_config
+from vpbench.pipeline.plan import COMPARE_KEYS, DEFAULT_CONFIG, Plan, deep_merge, load_config
 
 min_version("8.0")
 

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vpbench.aggregate import (
+from vpbench.reporting.aggregate import (
     AGGREGATE_COLUMNS,
     AggregationError,
     aggregate_scores,
     block_usage,
     expected_gflops,
 )
-from vpbench.scores import scores_frame
+from vpbench.evaluation.scores import scores_frame
 
 
 def _rows(values: dict[tuple[int, str], list[float]], metric: str = "ms_ssim", experiment: str = "exp",

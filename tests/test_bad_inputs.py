@@ -22,11 +22,11 @@ import torch
 import yaml
 
 from tests.test_train_support import TinyPredictor, tiny_spec
-from vpbench import evaluate as evaluation
+from vpbench.evaluation import rollout as evaluation
 from vpbench.cli import main as vpbench_main
-from vpbench.plan import Plan, load_config
-from vpbench.scores import SCORE_COLUMNS, ScoreFileError, read_scores, write_scores
-from vpbench.spec import ExperimentSpec
+from vpbench.pipeline.plan import Plan, load_config
+from vpbench.evaluation.scores import SCORE_COLUMNS, ScoreFileError, read_scores, write_scores
+from vpbench.pipeline.spec import ExperimentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -203,7 +203,7 @@ def test_a_crop_larger_than_the_frames_is_one_line(tmp_path, capsys, small_kitti
 
 
 def test_a_crop_error_raised_in_a_loader_worker_is_reworded():
-    from vpbench.train import _reworded_data_error
+    from vpbench.training.trainer import _reworded_data_error
 
     buried = ValueError("Caught ValueError in DataLoader worker process 0.\nOriginal Traceback (most recent call "
                         "last):\n  File ...\nValueError: crop 224 is larger than the frames (176x352)\n")
@@ -289,8 +289,8 @@ class NaNAtStep(torch.nn.Module):
 
 
 def test_a_non_finite_prediction_names_clip_and_step():
-    from vpbench.evaluate import FrameSelection, NonFinitePrediction, RowLabels, evaluate_windows
-    from vpbench.metrics import MetricSuite
+    from vpbench.evaluation.rollout import FrameSelection, NonFinitePrediction, RowLabels, evaluate_windows
+    from vpbench.evaluation.metrics import MetricSuite
 
     windows = [{"clip_id": name, "frames": torch.full((5, 3, 16, 16), 90, dtype=torch.uint8)} for name in ("a", "b")]
     with pytest.raises(NonFinitePrediction, match=r"clip 'b', step t\+2: the predicted frame holds NaN"):
@@ -300,7 +300,7 @@ def test_a_non_finite_prediction_names_clip_and_step():
 
 def test_nan_routing_probabilities_are_refused_in_evaluation():
     from models import DMVFN
-    from vpbench.evaluate import NonFinitePrediction, rollout
+    from vpbench.evaluation.rollout import NonFinitePrediction, rollout
 
     model = DMVFN(scales=[1, 1], widths=[8, 8]).eval()
     with torch.no_grad():
@@ -363,8 +363,8 @@ SCORE_CASES = {
 
 @pytest.mark.parametrize("case", list(SCORE_CASES), ids=list(SCORE_CASES))
 def test_a_partial_or_malformed_score_file_is_named(tmp_path, case):
-    from vpbench.tables import TableError
-    from vpbench.tables import read_scores as read_table_scores
+    from vpbench.reporting.tables import TableError
+    from vpbench.reporting.tables import read_scores as read_table_scores
 
     corrupt, culprits = SCORE_CASES[case]
     path = tmp_path / "p.parquet"
@@ -436,7 +436,7 @@ def test_a_diverging_dmvfn_takes_the_non_finite_stop(tmp_path, capsys):
     assert code == 1
     assert_one_line(err, "step ", "not finite", "last.pt is kept as the last good checkpoint")
     assert "bernoulli" not in err and not (out / "final.pt").exists() and not leftovers(out)
-    from vpbench.checkpoints import load_training_checkpoint
+    from vpbench.training.checkpoints import load_training_checkpoint
 
     last = load_training_checkpoint(out / "last.pt")
     assert all(torch.isfinite(t).all() for t in last["model"].values())
@@ -475,8 +475,8 @@ def poisoned_predictor(**options: Any) -> PoisonedPredictor:
     ("weight", "the weight spare is not finite after the optimiser step"),
 ])
 def test_every_non_finite_value_takes_the_same_stop(tmp_path, poison, culprit):
-    from vpbench.checkpoints import load_training_checkpoint
-    from vpbench.train import TrainingDiverged, train
+    from vpbench.training.checkpoints import load_training_checkpoint
+    from vpbench.training.trainer import TrainingDiverged, train
 
     spec = tiny_spec(max_steps=6, checkpoint_every=2, method_options={"poison": poison})
     spec.method = "tests.test_bad_inputs:poisoned_predictor"
@@ -531,7 +531,7 @@ def test_editing_a_training_setting_reruns_the_experiment_from_scratch(tmp_path,
     """Snakemake re-runs spec and train after `max_steps` changes; the old run is kept aside, no manual clean-up."""
     import shutil
 
-    from vpbench.checkpoints import load_training_checkpoint
+    from vpbench.training.checkpoints import load_training_checkpoint
 
     experiment = "dmvfn-routing_none-kitti"
     config = load_config([SMOKE])

@@ -1,4 +1,4 @@
-"""vpbench.bench_latency at a tiny size: the JSON it writes, its ratios, and its errors."""
+"""vpbench.benchmarks.latency at a tiny size: the JSON it writes, its ratios, and its errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vpbench import bench_latency
+from vpbench.benchmarks import latency as bench_latency
 
 
 def test_tiny_run_writes_consistent_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from models import DMVFN
-from vpbench import bench_inference, bench_train
-from vpbench.bench_reference import ReferenceDMVFN
+from vpbench.benchmarks import inference as bench_inference, train as bench_train
+from vpbench.benchmarks.reference import ReferenceDMVFN
 
 
 def test_inference_benchmark_quick_writes_ratios_and_passes_the_agreement_check(tmp_path: Path) -> None:

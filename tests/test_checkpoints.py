@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.test_train_support import TINY_METHOD, TinyPredictor, state_dicts_equal
-from vpbench.checkpoints import (
+from vpbench.training.checkpoints import (
     CHECKPOINT_FORMAT,
     CheckpointError,
     capture_rng_state,

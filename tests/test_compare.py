@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from models import registry
-from vpbench.plan import ConfigError, Plan, load_config, method_name_of, parse_method_options
-from vpbench.tables import build_table, render_table
+from vpbench.pipeline.plan import ConfigError, Plan, load_config, method_name_of, parse_method_options
+from vpbench.reporting.tables import build_table, render_table
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "example-method"

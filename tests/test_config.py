@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vpbench.plan import ConfigError, Plan, load_config, read_yaml
-from vpbench.spec import ExperimentSpec, TrainSpec
+from vpbench.pipeline.plan import ConfigError, Plan, load_config, read_yaml
+from vpbench.pipeline.spec import ExperimentSpec, TrainSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ["config/config.yaml", "config/smoke.yaml"]
@@ -172,7 +172,7 @@ def test_the_workflows_spec_job_does_not_import_torch(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from vpbench.plan import main; "
+    code = ("import sys; from vpbench.pipeline.plan import main; "
             f"rc = main(['spec', 'dmvfn-kitti', '--config', 'config/smoke.yaml', '--out', {str(tmp_path / 's.json')!r}]); "
             "assert rc == 0; print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -105,7 +105,7 @@ def test_synthetic_video_is_deterministic_with_known_motion():
 
 
 def test_loader_benchmark_on_a_prepared_tree(tmp_path):
-    from data_prep import bench_loader
+    from vpbench.benchmarks import loader as bench_loader
 
     root = tmp_path / "raw"
     kitti_drive(root, kitti.TRAIN_DRIVES[0], video(10, 256, 264, seed=1), cameras=("image_02", "image_03"))

@@ -11,20 +11,20 @@ import torch
 
 from models.base import LossOutput, Prediction, VideoPredictor
 from models.registry import register_method
-from vpbench import evaluate as evaluation
-from vpbench.aggregate import aggregate_scores, block_usage
-from vpbench.checkpoints import CHECKPOINT_FORMAT
+from vpbench.evaluation import rollout as evaluation
+from vpbench.reporting.aggregate import aggregate_scores, block_usage
+from vpbench.training.checkpoints import CHECKPOINT_FORMAT
 from vpbench.cli import main as vpbench_main
-from vpbench.evaluate import (
+from vpbench.evaluation.rollout import (
     EvaluationError,
     FrameSelection,
     RowLabels,
     evaluate_windows,
     rollout,
 )
-from vpbench.metrics import MetricSuite
-from vpbench.scores import SCORE_COLUMNS, ScoreFileError, read_scores, scores_frame, write_scores
-from vpbench.spec import EvalSpec, ExperimentSpec
+from vpbench.evaluation.metrics import MetricSuite
+from vpbench.evaluation.scores import SCORE_COLUMNS, ScoreFileError, read_scores, scores_frame, write_scores
+from vpbench.pipeline.spec import EvalSpec, ExperimentSpec
 
 from tests.toy_protocol import ToyProtocol
 

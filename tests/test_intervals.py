@@ -1,4 +1,4 @@
-"""Confidence intervals and paired comparisons (vpbench.intervals): coverage, verdicts, the paper-consistency rule."""
+"""Confidence intervals and paired comparisons (vpbench.reporting.intervals): coverage, verdicts, the paper-consistency rule."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vpbench.intervals import (
+from vpbench.reporting.intervals import (
     BETTER,
     MIN_BOOTSTRAP_CLIPS,
     NOT_DISTINGUISHABLE,

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vpbench.assets import lpips_alexnet_checkpoint
-from vpbench.lpips_offline import (
+from vpbench.evaluation.lpips_offline import (
     LpipsWeightsError,
     build_lpips_alex,
     load_numpy_checkpoint,

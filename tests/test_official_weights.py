@@ -10,7 +10,7 @@ import torch
 
 from models import DMVFN, save_official_format
 from vpbench.cli import main
-from vpbench.official import LOCK_NAME, OfficialWeightsError, verify
+from vpbench.evaluation.official import LOCK_NAME, OfficialWeightsError, verify
 
 
 def test_a_file_in_the_official_format_verifies_and_its_hash_is_recorded(tmp_path: Path) -> None:

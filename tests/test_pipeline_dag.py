@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vpbench.plan import Plan
+from vpbench.pipeline.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from vpbench.plan import Plan, load_config
+from vpbench.pipeline.plan import Plan, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")

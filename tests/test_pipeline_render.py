@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from data_prep.protocols import PROTOCOLS
-from vpbench.figures import FigureError, render_figure
-from vpbench.plan import Plan, load_config
-from vpbench.tables import TableError, build_table, render_table
+from vpbench.reporting.figures import FigureError, render_figure
+from vpbench.pipeline.plan import Plan, load_config
+from vpbench.reporting.tables import TableError, build_table, render_table
 
 ROOT = Path(__file__).resolve().parent.parent
 # metric -> (a, b): value at step k is a + b * k
@@ -157,7 +157,7 @@ def test_figure_with_missing_predictions_names_the_file(world, tmp_path: Path) -
 
 
 def test_flow_colours_encode_direction() -> None:
-    from vpbench.figures import flow_to_color
+    from vpbench.reporting.figures import flow_to_color
 
     right = flow_to_color(np.array([[[1.0]], [[0.0]]]))[0, 0]
     left = flow_to_color(np.array([[[-1.0]], [[0.0]]]))[0, 0]

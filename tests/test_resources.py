@@ -1,4 +1,4 @@
-"""Cluster requests derived from the configuration (vpbench.resources)."""
+"""Cluster requests derived from the configuration (vpbench.pipeline.resources)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from vpbench.plan import load_config
-from vpbench.resources import JobResources
+from vpbench.pipeline.plan import load_config
+from vpbench.pipeline.resources import JobResources
 
 
 @pytest.fixture(scope="module")
@@ -65,5 +65,5 @@ def test_docs_show_the_table_the_code_produces(paper_config):
     from pathlib import Path
 
     assert JobResources(paper_config).table() in Path("docs/pipeline.md").read_text(), (
-        "docs/pipeline.md: paste the output of `python -m vpbench.resources` into 'Job resources'"
+        "docs/pipeline.md: paste the output of `python -m vpbench.pipeline.resources` into 'Job resources'"
     )

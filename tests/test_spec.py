@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from vpbench.recipes import RECIPES, resolve_recipe
-from vpbench.spec import ExperimentSpec, SpecError, TrainSpec
+from vpbench.training.recipes import RECIPES, resolve_recipe
+from vpbench.pipeline.spec import ExperimentSpec, SpecError, TrainSpec
 
 
 def _spec_dict(**train) -> dict:

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from tests.test_train_support import RandomClips, TinyPredictor, state_dicts_equal, tiny_spec
-from vpbench.checkpoints import CheckpointError, load_method, load_training_checkpoint, save_checkpoint
-from vpbench.recipes import WarmupCosineSchedule
-from vpbench.spec import SpecError
-from vpbench.train import AlreadyTrained, EpochBatchSampler, TrainingDiverged, spec_hash, train
+from vpbench.training.checkpoints import CheckpointError, load_method, load_training_checkpoint, save_checkpoint
+from vpbench.training.recipes import WarmupCosineSchedule
+from vpbench.pipeline.spec import SpecError
+from vpbench.training.trainer import AlreadyTrained, EpochBatchSampler, TrainingDiverged, spec_hash, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

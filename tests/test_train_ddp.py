@@ -11,9 +11,9 @@ import torch
 import torch.multiprocessing as mp
 
 from tests.test_train_support import RandomClips, state_dicts_equal, tiny_spec
-from vpbench.checkpoints import load_training_checkpoint
-from vpbench.spec import ExperimentSpec
-from vpbench.train import train
+from vpbench.training.checkpoints import load_training_checkpoint
+from vpbench.pipeline.spec import ExperimentSpec
+from vpbench.training.trainer import train
 
 WORLD_SIZE = 2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vpbench.losses import (
+from vpbench.training.losses import (
     VGG19_WEIGHTS_FILE,
     VGG_LAYER_INDICES,
     PerceptualWeightsMissing,

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from tests.test_train_support import state_dicts_equal, tiny_spec
-from vpbench.checkpoints import load_training_checkpoint
+from vpbench.training.checkpoints import load_training_checkpoint
 from vpbench.cli import main as vpbench_main
-from vpbench.train import STOP_AFTER_STEP_ENV, STOP_EXIT_CODE
+from vpbench.training.trainer import STOP_AFTER_STEP_ENV, STOP_EXIT_CODE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

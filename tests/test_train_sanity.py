@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vpbench.sanity_train import PANNING_VELOCITIES, TranslatingTextureClips, run_sanity
+from vpbench.benchmarks.sanity_train import PANNING_VELOCITIES, TranslatingTextureClips, run_sanity
 
 
 def test_texture_clips_translate_and_are_reproducible():

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from models.base import LossOutput, Prediction, VideoPredictor, as_pair
-from vpbench.spec import ExperimentSpec, TrainSpec
+from vpbench.pipeline.spec import ExperimentSpec, TrainSpec
 
 TINY_METHOD = "tests.test_train_support:tiny_predictor"
 RANDOM_CLIPS = "tests.test_train_support:random_clips"

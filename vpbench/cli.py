@@ -23,14 +23,14 @@ DEBUG_ENV = "VPBENCH_DEBUG"
 #: exception classes (module.qualname, matched along the MRO, so that nothing heavy is imported to classify)
 USER_ERRORS = frozenset({
     "vpbench.cli.CommandLineError",
-    "vpbench.plan.ConfigError",
-    "vpbench.spec.SpecError",
-    "vpbench.checkpoints.CheckpointError",
-    "vpbench.evaluate.EvaluationError",
-    "vpbench.metrics.MetricInputError",
-    "vpbench.losses.PerceptualWeightsMissing",
-    "vpbench.lpips_offline.LpipsWeightsError",
-    "vpbench.official.OfficialWeightsError",
+    "vpbench.pipeline.plan.ConfigError",
+    "vpbench.pipeline.spec.SpecError",
+    "vpbench.training.checkpoints.CheckpointError",
+    "vpbench.evaluation.rollout.EvaluationError",
+    "vpbench.evaluation.metrics.MetricInputError",
+    "vpbench.training.losses.PerceptualWeightsMissing",
+    "vpbench.evaluation.lpips_offline.LpipsWeightsError",
+    "vpbench.evaluation.official.OfficialWeightsError",
     "vpbench.assets.AssetError",
     "models.checkpoint.CheckpointError",
     "models.registry.MethodOptionError",
@@ -38,13 +38,13 @@ USER_ERRORS = frozenset({
     "builtins.FileNotFoundError",
 })
 FAILURES = frozenset({
-    "vpbench.train.TrainingDiverged",
-    "vpbench.evaluate.NonFinitePrediction",
-    "vpbench.scores.ScoreFileError",
-    "vpbench.tables.TableError",
-    "vpbench.figures.FigureError",
-    "vpbench.aggregate.AggregationError",
-    "vpbench.predictions.PredictionError",
+    "vpbench.training.trainer.TrainingDiverged",
+    "vpbench.evaluation.rollout.NonFinitePrediction",
+    "vpbench.evaluation.scores.ScoreFileError",
+    "vpbench.reporting.tables.TableError",
+    "vpbench.reporting.figures.FigureError",
+    "vpbench.reporting.aggregate.AggregationError",
+    "vpbench.evaluation.predictions.PredictionError",
 })
 
 

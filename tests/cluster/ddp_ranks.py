@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 
-from vpbench.checkpoints import load_training_checkpoint
+from vpbench.training.checkpoints import load_training_checkpoint
 
 
 def train_rank(spec_path: str, out: Path, steps: int) -> None:
-    from vpbench.spec import ExperimentSpec
-    from vpbench.train import train
+    from vpbench.pipeline.spec import ExperimentSpec
+    from vpbench.training.trainer import train
 
     spec = ExperimentSpec.load(spec_path).to_dict()
     spec["train"].update(max_steps=steps, checkpoint_every=max(1, steps // 2))

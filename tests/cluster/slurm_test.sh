@@ -206,7 +206,7 @@ done
 [ -n "$CANCELLED" ] || die "the training job was not seen running with a checkpoint (see snakemake.log)"
 while squeue -h -j "$CANCELLED" -t R,CG -o %i 2>/dev/null | grep -q .; do sleep 0.5; done
 CHECKPOINT_STEP=$(python -c "
-from vpbench.checkpoints import load_training_checkpoint
+from vpbench.training.checkpoints import load_training_checkpoint
 print(load_training_checkpoint('$TRAIN_DIR/last.pt')['step'])")
 say "scancelled training job $CANCELLED; its last checkpoint: step $CHECKPOINT_STEP"
 
@@ -223,7 +223,7 @@ grep -q "resumed from step $CHECKPOINT_STEP)" "$TRAIN_LOG" \
 say "restarted training: $(grep -o 'trained .*' "$TRAIN_LOG")"
 python - "$TRAIN_DIR/final.pt" <<'EOF' || die "final.pt was not written by two processes"
 import sys
-from vpbench.checkpoints import load_training_checkpoint
+from vpbench.training.checkpoints import load_training_checkpoint
 final = load_training_checkpoint(sys.argv[1])
 print(f"final.pt: step {final['step']}, written by {final['world_size']} processes (torchrun in one job)")
 sys.exit(0 if final["world_size"] == 2 else 1)

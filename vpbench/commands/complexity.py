@@ -10,7 +10,7 @@ from typing import Any
 
 from models.registry import create_method
 from vpbench.cli import CommandLineError
-from vpbench.complexity import analyse, parse_size
+from vpbench.evaluation.complexity import analyse, parse_size
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _usage_from_scores(path: Path) -> tuple[list[float], str]:
     import pandas as pd
 
-    from vpbench.aggregate import block_usage
-    from vpbench.scores import read_scores
+    from vpbench.reporting.aggregate import block_usage
+    from vpbench.evaluation.scores import read_scores
 
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     if not files:

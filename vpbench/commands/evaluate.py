@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vpbench.metrics import METRIC_NAMES
+from vpbench.evaluation.metrics import METRIC_NAMES
 
 
 def _int_list(text: str) -> list[int]:
@@ -54,9 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vpbench.evaluate import evaluate_experiment
-    from vpbench.scores import write_scores
-    from vpbench.spec import ExperimentSpec
+    from vpbench.evaluation.rollout import evaluate_experiment
+    from vpbench.evaluation.scores import write_scores
+    from vpbench.pipeline.spec import ExperimentSpec
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"vpbench evaluate: --device {args.device} asked for, but CUDA is not available", file=sys.stderr)

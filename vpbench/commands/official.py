@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vpbench.official import DEFAULT_DIR, OFFICIAL_WEIGHTS, OfficialWeightsError, fetch, placement_message, verify
+from vpbench.evaluation.official import DEFAULT_DIR, OFFICIAL_WEIGHTS, OfficialWeightsError, fetch, placement_message, verify
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

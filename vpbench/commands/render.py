@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from vpbench.plan import OVERRIDE_HELP, parse_overrides
+from vpbench.pipeline.plan import OVERRIDE_HELP, parse_overrides
 
 CONFIG_HELP = "pipeline config file(s), merged in order like snakemake --configfile (default config/config.yaml)"
 
@@ -72,19 +72,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _plan(args: argparse.Namespace):
-    from vpbench.plan import Plan
+    from vpbench.pipeline.plan import Plan
 
     return Plan.from_files(args.config, overrides=getattr(args, "override", None))
 
 
 def run_spec(args: argparse.Namespace) -> int:
-    from vpbench.plan import write_spec
+    from vpbench.pipeline.plan import write_spec
 
     return write_spec(args.experiment, args.config, args.out, prog="vpbench spec", stderr=sys.stderr, overrides=args.override)
 
 
 def run_official_standin(args: argparse.Namespace) -> int:
-    from vpbench.plan import write_official_standin
+    from vpbench.pipeline.plan import write_official_standin
 
     code = write_official_standin(args.checkpoint, args.out, stderr=sys.stderr)
     if code == 0:
@@ -103,7 +103,7 @@ def run_plan(args: argparse.Namespace) -> int:
     if args.json:
         from dataclasses import asdict
 
-        from vpbench.tables import atomic_write
+        from vpbench.reporting.tables import atomic_write
 
         payload = {
             "experiments": {k: asdict(v) for k, v in plan.experiments.items()},
@@ -116,9 +116,9 @@ def run_plan(args: argparse.Namespace) -> int:
 def run_render(args: argparse.Namespace) -> int:
     if args.target == "predictions":
         return run_predictions(args)
-    from vpbench.figures import render_compare_steps, render_figure
-    from vpbench.plan import ConfigError
-    from vpbench.tables import render_table
+    from vpbench.reporting.figures import render_compare_steps, render_figure
+    from vpbench.pipeline.plan import ConfigError
+    from vpbench.reporting.tables import render_table
 
     # Errors rise to vpbench.cli.main: a config error exits 2, a missing or malformed score file 1.
     plan = _plan(args)
@@ -151,7 +151,7 @@ def run_predictions(args: argparse.Namespace) -> int:
     if missing:
         print(f"vpbench render predictions: missing --{', --'.join(m.replace('_', '-') for m in missing)}", file=sys.stderr)
         return 2
-    from vpbench.predictions import write_predictions
+    from vpbench.evaluation.predictions import write_predictions
 
     write_predictions(args.spec, args.checkpoint, args.protocol, args.data_root, args.out, clips=args.clips, seed=args.seed)
     print(f"wrote {args.out}")

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from vpbench.spec import ExperimentSpec
+from vpbench.pipeline.spec import ExperimentSpec
 
 EXIT_USER_ERROR = 2
 
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train the experiment of a spec file into an output folder ({last,final}.pt, "
         "train_log.csv, tensorboard/).",
     )
-    parser.add_argument("--spec", required=True, help="experiment spec JSON (vpbench.spec.ExperimentSpec)")
+    parser.add_argument("--spec", required=True, help="experiment spec JSON (vpbench.pipeline.spec.ExperimentSpec)")
     parser.add_argument("--out", required=True, help="output folder, e.g. results/checkpoints/<experiment>")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>/last.pt when it exists; a run of a changed spec is moved to "
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Errors rise to ``vpbench.cli.main``: one line, exit 2 for a bad spec/checkpoint/data, 1 for a diverged run."""
-    from vpbench.train import AlreadyTrained, train
+    from vpbench.training.trainer import AlreadyTrained, train
 
     spec = ExperimentSpec.load(args.spec)
     try:

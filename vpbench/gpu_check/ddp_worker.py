@@ -21,8 +21,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from vpbench.distributed import DistributedContext, init_distributed
-from vpbench.spec import ExperimentSpec
+from vpbench.training.distributed import DistributedContext, init_distributed
+from vpbench.pipeline.spec import ExperimentSpec
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
 
-    from vpbench.tables import atomic_write
-    from vpbench.train import Trainer
+    from vpbench.reporting.tables import atomic_write
+    from vpbench.training.trainer import Trainer
 
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
-    engine_would_distribute = world_size > 1  # what vpbench.distributed.init_distributed does on its own
+    engine_would_distribute = world_size > 1  # what vpbench.training.distributed.init_distributed does on its own
     if args.device == "cuda":
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)

@@ -1,6 +1,6 @@
 """Evaluation part: one protocol scored with all four metrics on CUDA, and the same clips on CPU.
 
-Both runs go through :func:`vpbench.evaluate.evaluate_experiment` (checkpoint loading, layout choice, rollout, the
+Both runs go through :func:`vpbench.evaluation.rollout.evaluate_experiment` (checkpoint loading, layout choice, rollout, the
 metric suite with LPIPS on the evaluation device). DMVFN is evaluated with ``inference_routing="threshold"`` and
 ``beta=1``: a stochastic draw comes from a different generator on each device, so only a deterministic decision lets
 both run the same sub-network, and it must not sit on the threshold: with beta = 0.5 a barely trained router gives
@@ -34,7 +34,7 @@ SEED = 1234
 
 
 def eval_spec() -> Any:
-    from vpbench.spec import EvalSpec, ExperimentSpec
+    from vpbench.pipeline.spec import EvalSpec, ExperimentSpec
 
     return ExperimentSpec(id="gpu-check-dmvfn-eval", method="dmvfn", method_options=dict(EVAL_OPTIONS),
                           eval=EvalSpec(protocols=[EVAL_PROTOCOL], routing_seeds=[0]), seed=SEED)
@@ -45,7 +45,7 @@ def eval_checkpoint(work: Path, trained: Path | None) -> tuple[Path, str]:
     if trained is not None and trained.is_file():
         return trained, "trained by the check's DMVFN training part"
     from models.registry import create_method
-    from vpbench.checkpoints import CHECKPOINT_FORMAT, save_checkpoint
+    from vpbench.training.checkpoints import CHECKPOINT_FORMAT, save_checkpoint
 
     torch.manual_seed(SEED)
     path = work / "untrained-dmvfn.pt"
@@ -56,7 +56,7 @@ def eval_checkpoint(work: Path, trained: Path | None) -> tuple[Path, str]:
 
 
 def score(prepared: Path, checkpoint: Path, device: str, max_clips: int | None) -> pd.DataFrame:
-    from vpbench.evaluate import evaluate_experiment
+    from vpbench.evaluation.rollout import evaluate_experiment
 
     return evaluate_experiment(eval_spec(), EVAL_PROTOCOL, str(prepared), checkpoint=str(checkpoint), device=device,
                                max_clips=max_clips, progress=False)

@@ -19,8 +19,8 @@ from vpbench.gpu_check.training import TRAIN_CASES
 
 
 def plan_estimate() -> dict[str, Any]:
-    """``vpbench.plan``'s estimate of the full reproduction, computed in-process as the Snakefile does."""
-    from vpbench.plan import Plan
+    """``vpbench.pipeline.plan``'s estimate of the full reproduction, computed in-process as the Snakefile does."""
+    from vpbench.pipeline.plan import Plan
 
     plan = Plan.from_files()
     estimate = plan.estimate()
@@ -48,8 +48,8 @@ def recompute_hours(seconds_per_step: dict[str, float], measured_batch: int, mea
                     device_name: str) -> dict[str, Any]:
     """Training GPU-hours on the measured device for every training job of the full plan."""
     from data_prep.catalog import DATASETS
-    from vpbench.plan import Plan
-    from vpbench.recipes import OFFICIAL_CLIP_LENGTHS, RECIPES
+    from vpbench.pipeline.plan import Plan
+    from vpbench.training.recipes import OFFICIAL_CLIP_LENGTHS, RECIPES
 
     plan = Plan.from_files()
     known = {case.name for case in TRAIN_CASES}

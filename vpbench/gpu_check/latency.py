@@ -1,6 +1,6 @@
 """Latency part: per predicted 720p frame, DVF against DMVFN (all blocks, routed), in several inference variants.
 
-Timing is :mod:`vpbench.bench_latency`'s (batch 1, the Big Buck Bunny frames, warm-up, interleaved rounds, the
+Timing is :mod:`vpbench.benchmarks.latency`'s (batch 1, the Big Buck Bunny frames, warm-up, interleaved rounds, the
 device synchronised before and after every call, medians). Variants, each against ``eager`` (fp32, NCHW: what
 ``vpbench evaluate`` runs on CUDA):
 
@@ -53,7 +53,7 @@ def _compiled(dvf: nn.Module, dmvfn: nn.Module) -> tuple[nn.Module, nn.Module]:
 
 def _cases(dvf: nn.Module, dmvfn: nn.Module, device: torch.device, channels_last: bool,
            autocast_dtype: torch.dtype | None) -> list[Any]:
-    from vpbench.bench_latency import Case
+    from vpbench.benchmarks.latency import Case
 
     layout = torch.channels_last if channels_last else torch.contiguous_format
     ones = torch.ones(1, dmvfn.n_blocks, dtype=torch.bool, device=device)
@@ -106,7 +106,7 @@ def _frames(dvf: nn.Module, dmvfn: nn.Module, context: Tensor, device: torch.dev
 
 def run_latency(device: torch.device, height: int, width: int, warmup: int, repeats: int,
                 variants: tuple[str, ...] = VARIANTS) -> dict[str, Any]:
-    from vpbench.bench_latency import PAPER_LATENCY, real_context
+    from vpbench.benchmarks.latency import PAPER_LATENCY, real_context
 
     context = real_context(height, width).to(device)
     dvf, dmvfn = _models(device)
@@ -140,7 +140,7 @@ def run_latency(device: torch.device, height: int, width: int, warmup: int, repe
 
 def _time_variant(variant: str, dvf: nn.Module, dmvfn: nn.Module, context: Tensor, reference: dict[str, Tensor],
                   device: torch.device, warmup: int, repeats: int) -> dict[str, Any]:
-    from vpbench.bench_latency import ratios, run_benchmark
+    from vpbench.benchmarks.latency import ratios, run_benchmark
 
     channels_last = variant.startswith("channels_last")
     autocast_dtype = torch.float16 if variant.endswith("amp_fp16") else None

@@ -1,6 +1,6 @@
 """Training parts: the engine's own optimiser step under AMP, timed; DDP through torchrun with resume.
 
-Single-device runs build the engine's :class:`vpbench.train.Trainer` (device placement, AdamW, schedule, autocast,
+Single-device runs build the engine's :class:`vpbench.training.trainer.Trainer` (device placement, AdamW, schedule, autocast,
 GradScaler) and call its ``train_batch`` once per batch with a synchronisation after each, so every step is timed
 and the loop can stop at a wall-clock cap; the final checkpoint is written by ``Trainer.save`` on the device. The
 full ``Trainer.run`` loop (DataLoader with workers and pinned memory, logs, checkpoints, resume) runs in the DDP
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from vpbench.gpu_check.runner import CheckFailed
-from vpbench.spec import ExperimentSpec, TrainSpec
+from vpbench.pipeline.spec import ExperimentSpec, TrainSpec
 
 #: dataset factory the specs name (the torchrun workers import it)
 CROPS_FACTORY = "vpbench.gpu_check.data:cached_crops"
@@ -78,9 +78,9 @@ def training_spec(case: TrainCase, amp_dtype: str, *, steps: int, batch: int, cr
 def run_training(case: TrainCase, amp_dtype: str, crops_path: Path, out_dir: Path, device: torch.device, *,
                  steps: int, batch: int, crop: int, warmup_steps: int, time_cap_s: float) -> dict[str, Any]:
     """Train ``case`` for up to ``steps`` batches (or ``time_cap_s`` seconds); numbers, or CheckFailed."""
-    from vpbench.distributed import DistributedContext
+    from vpbench.training.distributed import DistributedContext
     from vpbench.gpu_check.data import cached_crops
-    from vpbench.train import Trainer
+    from vpbench.training.trainer import Trainer
 
     spec = training_spec(case, amp_dtype, steps=steps, batch=batch, crop=crop, data_root=str(crops_path))
     dataset = cached_crops(str(crops_path), clip_length=3, crop=crop, augmentation="paper", max_clips=None, seed=SEED)
@@ -170,7 +170,7 @@ def _guarded(errors: dict[str, str], name: str, function: Any, *args: Any) -> An
 def autocast_loss_error(trainer: Any, clips: torch.Tensor, device: torch.device) -> float | None:
     """Relative difference of the method's loss on one batch under the run's autocast and in fp32 (same RNG draws):
     how much of the loss is rounding. None when the run had no autocast."""
-    from vpbench.train import clips_to_float
+    from vpbench.training.trainer import clips_to_float
 
     if not trainer.use_amp:
         return None
@@ -190,7 +190,7 @@ def laplacian_rounding(trainer: Any, clips: torch.Tensor, device: torch.device) 
     of fp32, at the trained DMVFN's own prediction: the rounding the loss carries once training is under way.
     None for runs without autocast and for methods that do not use that loss."""
     from models.losses import laplacian_l1
-    from vpbench.train import clips_to_float
+    from vpbench.training.trainer import clips_to_float
 
     if not trainer.use_amp or trainer.spec.method != "dmvfn":
         return None
@@ -243,8 +243,8 @@ def _tail(text: str, lines: int = 15) -> list[str]:
 def run_ddp(crops_path: Path, out_dir: Path, device_type: str, nproc: int, *, steps: int, batch_per_process: int,
             crop: int, timeout_s: float) -> dict[str, Any]:
     """First run stopped after half the steps (checkpoint written), then ``--resume`` to the end; both via torchrun."""
-    from vpbench.checkpoints import load_training_checkpoint
-    from vpbench.train import STOP_AFTER_STEP_ENV, STOP_EXIT_CODE
+    from vpbench.training.checkpoints import load_training_checkpoint
+    from vpbench.training.trainer import STOP_AFTER_STEP_ENV, STOP_EXIT_CODE
 
     half = max(1, steps // 2)
     spec = training_spec(TRAIN_CASES[0], "fp16", steps=steps, batch=batch_per_process * nproc, crop=crop,

@@ -1,9 +1,9 @@
-# Paths, wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.plan).
+# Paths, wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.pipeline.plan).
 import json
 import os
 import shlex
 
-from vpbench.resources import JobResources
+from vpbench.pipeline.resources import JobResources
 
 RAW = config["paths"]["raw"]
 PREPARED = config["paths"]["prepared"]
@@ -18,7 +18,7 @@ COMPARE_OVERRIDES = {key: config[key] for key in COMPARE_KEYS if config.get(key)
 if COMPARE_OVERRIDES:
     CONFIG_ARGS = f"{CONFIG_ARGS} --override {shlex.quote(json.dumps(COMPARE_OVERRIDES, sort_keys=True))}"
 EVAL_DEVICE = config["evaluation"].get("device", "cuda")
-# GPUs, CPUs, memory and wall time of every job, from the config (vpbench.resources; docs/pipeline.md).
+# GPUs, CPUs, memory and wall time of every job, from the config (vpbench.pipeline.resources; docs/pipeline.md).
 JOB_RESOURCES = JobResources(config, PLAN)
 
 

@@ -19,7 +19,7 @@ rule spec:
         config=CONFIG_ARGS,
     shell:
         # = `vpbench spec`, through the entry that does not import torch (a fraction of a second per job).
-        "python -m vpbench.plan spec {wildcards.experiment} {params.config} --out {output} > {log} 2>&1"
+        "python -m vpbench.pipeline.plan spec {wildcards.experiment} {params.config} --out {output} > {log} 2>&1"
 
 
 rule train:

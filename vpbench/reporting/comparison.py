@@ -1,7 +1,7 @@
 """Paired comparisons of a new method with each baseline (``snakemake compare``): difference, interval, verdict.
 
-For every (protocol, metric, horizon) cell of a compare plan (:meth:`vpbench.plan.Plan.compare_plan`), the compared
-method minus each baseline, on the same clips and steps: :func:`vpbench.intervals.paired_difference` bootstraps the
+For every (protocol, metric, horizon) cell of a compare plan (:meth:`vpbench.pipeline.plan.Plan.compare_plan`), the compared
+method minus each baseline, on the same clips and steps: :func:`vpbench.reporting.intervals.paired_difference` bootstraps the
 per-clip differences and adds both sides' seed spread; the verdict says whether the compared method is better,
 worse, or not distinguishable at 95 %. :func:`step_differences` gives the same per predicted frame (t+1..t+k, not
 cumulative) for the difference-curve figure.
@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from vpbench.aggregate import per_clip_horizon_values
-from vpbench.intervals import VALUE_COLUMNS, IntervalError, paired_difference
-from vpbench.metrics import HIGHER_IS_BETTER
+from vpbench.reporting.aggregate import per_clip_horizon_values
+from vpbench.reporting.intervals import VALUE_COLUMNS, IntervalError, paired_difference
+from vpbench.evaluation.metrics import HIGHER_IS_BETTER
 
 DIFFERENCE_COLUMNS = ["baseline", "label", "protocol", "metric", "horizon", "difference", "lo", "hi", "n_clips", "verdict"]
 
@@ -58,7 +58,7 @@ def step_differences(plan: Mapping[str, Any], protocol: str, base: str | Path = 
 
     Rows of baselines that were not run on ``protocol`` are left out. Columns: :data:`DIFFERENCE_COLUMNS`.
     """
-    from vpbench.tables import cell_scores  # tables imports this module
+    from vpbench.reporting.tables import cell_scores  # tables imports this module
 
     base = Path(base)
     group = next((g for g in plan["groups"] if g["protocol"] == protocol), None)

@@ -4,7 +4,7 @@ Written from the specification in the project's reference notes on the official 
 loss/loss.py): same layers, same parameter names and shapes (so ``load_state_dict`` takes our weights, or theirs),
 and the same sequence of operations, including the work their code does that ours skips at inference (both
 frames' interpolations at every block, a blend after every executed block, a fresh flow normalisation per warp).
-It exists so that ``vpbench.bench_inference`` and ``vpbench.bench_train`` can time our model against theirs in the
+It exists so that ``vpbench.benchmarks.inference`` and ``vpbench.benchmarks.train`` can time our model against theirs in the
 same process and check that both compute the same thing. It is not used by training or evaluation.
 
 Differences from the release that do not change the arithmetic: zero tensors are created on the input's device

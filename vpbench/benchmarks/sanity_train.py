@@ -1,9 +1,9 @@
 """Smoke-scale sanity check: a small DMVFN trained briefly on CPU beats copy-last-frame on held-out clips.
 
-    python -m vpbench.sanity_train                      # real smoke videos (4x smaller), 1500 steps, 64 px crops
-    python -m vpbench.sanity_train --data synthetic     # translating textures (what the test uses)
+    python -m vpbench.benchmarks.sanity_train                      # real smoke videos (4x smaller), 1500 steps, 64 px crops
+    python -m vpbench.benchmarks.sanity_train --data synthetic     # translating textures (what the test uses)
 
-Training goes through the real engine (:func:`vpbench.train.train`, recipe ``paper`` with a short schedule);
+Training goes through the real engine (:func:`vpbench.training.trainer.train`, recipe ``paper`` with a short schedule);
 evaluation predicts I_{t+1} from (I_{t-1}, I_t) on clips never seen in training and prints PSNR and MS-SSIM of
 the model next to copy-last-frame (prediction = I_t).
 
@@ -94,7 +94,7 @@ class TranslatingTextureClips(Dataset):
 
 def synthetic_clips(data_root: str, *, clip_length: int, crop: int, augmentation: str, max_clips: int | None,
                     seed: int) -> TranslatingTextureClips:
-    """Dataset factory usable as ``train.dataset = "vpbench.sanity_train:synthetic_clips"`` in a spec."""
+    """Dataset factory usable as ``train.dataset = "vpbench.benchmarks.sanity_train:synthetic_clips"`` in a spec."""
     return TranslatingTextureClips(max_clips or 256, clip_length=clip_length, crop=crop, seed=seed)
 
 
@@ -222,9 +222,9 @@ def run_sanity(data: str = "smoke", steps: int = 300, crop: int = 64, batch_size
 
     Returns ``{"dmvfn": {psnr, ms_ssim}, "copy_last": {...}, "per_video": {video: {...}} (smoke only), "run": {...}}``.
     """
-    from vpbench.checkpoints import load_method
-    from vpbench.spec import ExperimentSpec, TrainSpec
-    from vpbench.train import train
+    from vpbench.training.checkpoints import load_method
+    from vpbench.pipeline.spec import ExperimentSpec, TrainSpec
+    from vpbench.training.trainer import train
 
     options = dict(SMALL_DMVFN if method_options is None else method_options)
     if data == "smoke":

@@ -1,9 +1,9 @@
 """Inference speed of DMVFN against a re-statement of the authors' forward pass, timed in the same process.
 
-    python -m vpbench.bench_inference [--sizes 256x448 720x1280] [--repeats 7] [--quick] [--out results/benchmarks/inference.json]
+    python -m vpbench.benchmarks.inference [--sizes 256x448 720x1280] [--repeats 7] [--quick] [--out results/benchmarks/inference.json]
 
 Batch 1, all 9 blocks (neither model runs its routing head), random weights shared by both models
-(``vpbench.bench_reference.ReferenceDMVFN`` loads our state dict). Before timing, the outputs of every block are
+(``vpbench.benchmarks.reference.ReferenceDMVFN`` loads our state dict). Before timing, the outputs of every block are
 compared (all blocks on; tolerance 1e-4). "ours" is DMVFN as evaluation runs it: ``optimize_for_inference`` (channels_last
 weights on CPU) under ``torch.inference_mode``. The reference runs as released (default layout) and, as a stricter
 comparison, also in channels_last. The calls are interleaved (the order alternates every repeat) so that load on
@@ -30,9 +30,9 @@ from typing import Any
 import torch
 
 from models import DMVFN
-from vpbench.bench_reference import ReferenceDMVFN
-from vpbench.complexity import parse_size
-from vpbench.tables import atomic_write
+from vpbench.benchmarks.reference import ReferenceDMVFN
+from vpbench.evaluation.complexity import parse_size
+from vpbench.reporting.tables import atomic_write
 
 TOLERANCE = 1e-4
 QUICK_SIZES = ["64x96"]

@@ -1,4 +1,4 @@
-"""Aggregation of raw score rows (:mod:`vpbench.scores`) into the numbers tables and figures show.
+"""Aggregation of raw score rows (:mod:`vpbench.evaluation.scores`) into the numbers tables and figures show.
 
 Cumulative horizons (the paper's convention, and the default): the value at horizon k is, per clip, the mean of the
 per-step values over t+1..t+k; so the paper's "t+3" and "t+5" columns are means over the first 3 and 5 predicted
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from vpbench.scores import ROUTING_METRIC
+from vpbench.evaluation.scores import ROUTING_METRIC
 
 GROUP_COLUMNS = ["experiment", "method", "protocol", "source", "metric"]
 AGGREGATE_COLUMNS = [*GROUP_COLUMNS, "horizon", "mean", "std", "n_seeds", "n_clips"]

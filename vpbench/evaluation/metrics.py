@@ -7,7 +7,7 @@ Every function takes ``prediction`` and ``target`` as ``[B, 3, H, W]`` float ten
   average over channels after the per-channel computation, so channel order does not change them.
 * PSNR: ``-10 log10(MSE)`` with the MSE over C, H, W of [0, 1] images (dB).
 * LPIPS: the ``lpips`` package, AlexNet trunk, v0.1 linear layers, inputs mapped to [-1, 1]; built offline by
-  :mod:`vpbench.lpips_offline`. LPIPS is *not* channel-order invariant: the harness feeds RGB (the metric's
+  :mod:`vpbench.evaluation.lpips_offline`. LPIPS is *not* channel-order invariant: the harness feeds RGB (the metric's
   convention); ``channel_order="bgr"`` reproduces the official scripts, which fed cv2's BGR tensors.
 """
 
@@ -115,7 +115,7 @@ def lpips_model(device: str | torch.device = "cpu") -> nn.Module:
     """The offline LPIPS-alex v0.1 network on ``device``, built once per device and reused."""
     key = str(torch.device(device))
     if key not in _LPIPS_CACHE:
-        from vpbench.lpips_offline import build_lpips_alex
+        from vpbench.evaluation.lpips_offline import build_lpips_alex
 
         _LPIPS_CACHE[key] = build_lpips_alex().to(device)
     return _LPIPS_CACHE[key]

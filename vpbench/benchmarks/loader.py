@@ -1,6 +1,6 @@
 """Training-loader throughput: 9-frame clips with 256x256 crops, per loader worker (one process).
 
-``python -m data_prep.bench_loader [--prepared DIR] [--out results/benchmarks/loader.json]``
+``python -m vpbench.benchmarks.loader [--prepared DIR] [--out results/benchmarks/loader.json]``
 
 Without ``--prepared`` the smoke KITTI tree is prepared at the real KITTI size (256x832) into a temporary
 folder, so the numbers are for the real on-disk format and resolution. The same clips are also timed as
@@ -93,7 +93,7 @@ def run(prepared: Path | None, seconds: float) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m data_prep.bench_loader", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m vpbench.benchmarks.loader", description=__doc__.splitlines()[0])
     parser.add_argument("--prepared", type=Path, help="a prepared tree with a train split (default: smoke KITTI at 256x832)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/loader.json"))

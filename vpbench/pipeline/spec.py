@@ -22,7 +22,7 @@ class SpecError(ValueError):
 class TrainSpec:
     dataset: str  # prepared training dataset name (cityscapes, kitti, ucf101, vimeo_train, ...)
     data_root: str  # prepared tree of that dataset
-    recipe: str = "paper"  # "paper" (§3.3) | "official" (released scripts); see vpbench.recipes
+    recipe: str = "paper"  # "paper" (§3.3) | "official" (released scripts); see vpbench.training.recipes
     max_steps: int | None = None  # overrides epochs when set (smoke runs)
     epochs: int = 300
     batch_size: int = 64  # global batch, split over DDP processes

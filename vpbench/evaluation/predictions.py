@@ -52,8 +52,8 @@ def write_predictions(
 ) -> Path:
     from data_prep.datasets import EvalWindows
     from data_prep.protocols import get_protocol
-    from vpbench.evaluate import EvaluationError, frames_to_float, load_method_for_spec, rollout, seed_everything
-    from vpbench.spec import ExperimentSpec, SpecError
+    from vpbench.evaluation.rollout import EvaluationError, frames_to_float, load_method_for_spec, rollout, seed_everything
+    from vpbench.pipeline.spec import ExperimentSpec, SpecError
 
     try:
         spec = ExperimentSpec.load(spec_path)

@@ -1,7 +1,7 @@
 """Score files: raw per-clip, per-step, per-metric evaluation results (parquet), nothing aggregated.
 
 One row per clip x horizon step x metric x routing seed. Every table and figure is an aggregation of these files
-(:mod:`vpbench.aggregate`), so a table is re-rendered without re-running a model.
+(:mod:`vpbench.reporting.aggregate`), so a table is re-rendered without re-running a model.
 
 Columns (see :data:`SCORE_COLUMNS`):
 
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vpbench.metrics import METRIC_NAMES
+from vpbench.evaluation.metrics import METRIC_NAMES
 
 #: column -> pandas dtype, in file order
 SCORE_COLUMNS: dict[str, str] = {

@@ -1,15 +1,15 @@
 """Training throughput: optimiser steps/s and clips/s, ours beside a re-statement of the authors' training step.
 
-    python -m vpbench.bench_train [--batch 2] [--crop 224] [--repeats 5] [--quick] [--out results/benchmarks/train.json]
+    python -m vpbench.benchmarks.train [--batch 2] [--crop 224] [--repeats 5] [--quick] [--out results/benchmarks/train.json]
 
-One step is what the training engine (``vpbench.train.Trainer.optimizer_step``) does per window: the method's
+One step is what the training engine (``vpbench.training.trainer.Trainer.optimizer_step``) does per window: the method's
 loss on a batch of triplets (I_{t-1}, I_t -> I_{t+1}) at the crop size, the finiteness check, ``zero_grad``,
 ``backward``, ``AdamW.step``; one clip = one training triplet, so clips/s = batch x steps/s. Data loading is not
 timed (random frames are made once). Timed methods:
 
 * ``dmvfn``: the paper recipe (AdamW, weight decay 1e-4, lr 1e-4; Eq. 13 with gamma = 0.8 over all 9 blocks,
   STEBS routing, the paper's gated block outputs);
-* ``reference``: the authors' step re-stated (``vpbench.bench_reference``): their training-mode forward (all 9
+* ``reference``: the authors' step re-stated (``vpbench.benchmarks.reference``): their training-mode forward (all 9
   blocks run, per-sample gates, un-gated outputs for blocks 0-7), their loss sum_i 0.8^(8-i) LapLoss, AdamW with
   weight decay 1e-3;
 * ``reference_vgg``: the same plus their 0.5 x VGG19 term (random VGG weights: the cost is the same);
@@ -36,11 +36,11 @@ from torch import Tensor, nn
 from models import create_method
 from models.dmvfn import DMVFN
 from models.losses import laplacian_l1
-from vpbench.bench_inference import environment, interleaved
-from vpbench.bench_reference import ReferenceDMVFN, reference_loss
-from vpbench.losses import VGGPerceptualLoss
-from vpbench.recipes import RECIPES
-from vpbench.tables import atomic_write
+from vpbench.benchmarks.inference import environment, interleaved
+from vpbench.benchmarks.reference import ReferenceDMVFN, reference_loss
+from vpbench.training.losses import VGGPerceptualLoss
+from vpbench.training.recipes import RECIPES
+from vpbench.reporting.tables import atomic_write
 
 LOSS_TOLERANCE = 1e-4  # relative
 OFFICIAL_WEIGHT_DECAY = 1e-3

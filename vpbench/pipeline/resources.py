@@ -18,7 +18,7 @@ of them. What the requests are built from:
   ``runtime_minutes`` wins. A training cut by the limit resumes from ``last.pt`` when Snakemake restarts it.
   Jobs without an estimate (CPU, smoke) take their rule's entry of ``resources.rules``.
 
-``python -m vpbench.resources [--config FILE ...]`` prints the per-rule table (docs/pipeline.md has the paper's).
+``python -m vpbench.pipeline.resources [--config FILE ...]`` prints the per-rule table (docs/pipeline.md has the paper's).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vpbench.plan import Plan, load_config, parse_size
-from vpbench.recipes import RECIPES
-from vpbench.spec import TrainSpec
+from vpbench.pipeline.plan import Plan, load_config, parse_size
+from vpbench.training.recipes import RECIPES
+from vpbench.pipeline.spec import TrainSpec
 
 #: used where the config's ``resources:`` section leaves a key out
 DEFAULTS: dict[str, Any] = {
@@ -182,7 +182,7 @@ class JobResources:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vpbench.resources", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vpbench.pipeline.resources", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", action="append", help="pipeline config file(s), merged in order (default config/config.yaml)")
     args = parser.parse_args(argv)
     print(JobResources(load_config(args.config)).table())

@@ -1,11 +1,11 @@
 """Paper tables rebuilt from raw score files, each reproduced cell beside the paper's value.
 
-A table plan (:meth:`vpbench.plan.Plan.table_plan`) names, per row and protocol, the experiment and its score file;
-this module reduces the scores to per-clip values (:func:`vpbench.comparison.cell_values`; t+k = mean over
-t+1..t+k by default, the paper's convention) and their means and intervals (:mod:`vpbench.intervals`), reads counted GFLOPs from the complexity files, and writes
+A table plan (:meth:`vpbench.pipeline.plan.Plan.table_plan`) names, per row and protocol, the experiment and its score file;
+this module reduces the scores to per-clip values (:func:`vpbench.reporting.comparison.cell_values`; t+k = mean over
+t+1..t+k by default, the paper's convention) and their means and intervals (:mod:`vpbench.reporting.intervals`), reads counted GFLOPs from the complexity files, and writes
 
 * ``<name>.csv``: one tidy row per cell (paper value, reproduced mean with its 95 % interval ``lo``/``hi`` over
-  clips and seeds (:mod:`vpbench.intervals`), difference, tolerance, consistency with the paper, source, and the
+  clips and seeds (:mod:`vpbench.reporting.intervals`), difference, tolerance, consistency with the paper, source, and the
   score/complexity files the cell was computed from: its provenance);
 * ``<name>.md`` and ``<name>.tex``: the paper's layout, with a "paper" line, a reproduced line (mean ± half-width of
   the interval) tagged with its source (retrained, official weights, untrained) and a "Δ" line per row marked
@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vpbench import scores
-from vpbench.aggregate import per_clip_usage
-from vpbench.comparison import cell_values, differences
-from vpbench.intervals import VALUE_COLUMNS, Estimate, consistency, estimate
+from vpbench.evaluation import scores
+from vpbench.reporting.aggregate import per_clip_usage
+from vpbench.reporting.comparison import cell_values, differences
+from vpbench.reporting.intervals import VALUE_COLUMNS, Estimate, consistency, estimate
 
 #: the paper prints these metrics ×10⁻²
 PAPER_SCALE = {"ms_ssim": 100.0, "lpips": 100.0, "ssim": 100.0, "psnr": 1.0, "gflops": 1.0, "usage": 100.0, "params": 1e-6}
@@ -51,7 +51,7 @@ CELL_COLUMNS = [
     "consistency", "score_files", "complexity_file", "compared_with", "difference", "difference_lo", "difference_hi",
     "verdict",
 ]
-#: how a Δ cell marks the paper's value against the reproduced interval (:func:`vpbench.intervals.consistency`)
+#: how a Δ cell marks the paper's value against the reproduced interval (:func:`vpbench.reporting.intervals.consistency`)
 CONSISTENCY_MARK = {"consistent": "≈", "above": "↑", "below": "↓"}
 
 
@@ -100,7 +100,7 @@ def read_paper_csv(path: str | Path) -> pd.DataFrame:
 
 
 def read_scores(files: Sequence[str], base: Path, expect: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Score files, each validated (:func:`vpbench.scores.validate_scores`) and, with ``expect`` (a cell's
+    """Score files, each validated (:func:`vpbench.evaluation.scores.validate_scores`) and, with ``expect`` (a cell's
     ``expect``: experiment, protocol, seeds, steps, clips), checked to be one whole evaluation."""
     frames = []
     for name in files:
@@ -254,7 +254,7 @@ def cell_scores(cell: Mapping[str, Any], protocol: str, base: Path, cache: dict[
 
 
 def _interval_frame(values: pd.DataFrame) -> pd.DataFrame:
-    """Per-clip values with the seed columns :func:`vpbench.intervals.estimate` reads (experiment = training seed)."""
+    """Per-clip values with the seed columns :func:`vpbench.reporting.intervals.estimate` reads (experiment = training seed)."""
     return values.rename(columns={"experiment": "train_seed", "seed": "routing_seed"})[VALUE_COLUMNS]
 
 

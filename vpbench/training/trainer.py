@@ -44,7 +44,7 @@ from tqdm import tqdm
 from models.base import VideoPredictor
 from models.registry import create_method
 from models.routing import NonFiniteRouting
-from vpbench.checkpoints import (
+from vpbench.training.checkpoints import (
     CHECKPOINT_FORMAT,
     FINAL_NAME,
     LAST_NAME,
@@ -54,10 +54,10 @@ from vpbench.checkpoints import (
     restore_rng_state,
     save_checkpoint,
 )
-from vpbench.distributed import DistributedContext, any_rank, barrier, gather_objects, init_distributed, shutdown
-from vpbench.losses import VGGPerceptualLoss, VGGWeights
-from vpbench.recipes import Recipe, default_clip_length, lr_schedule, resolve_recipe
-from vpbench.spec import ExperimentSpec, SpecError, TrainSpec
+from vpbench.training.distributed import DistributedContext, any_rank, barrier, gather_objects, init_distributed, shutdown
+from vpbench.training.losses import VGGPerceptualLoss, VGGWeights
+from vpbench.training.recipes import Recipe, default_clip_length, lr_schedule, resolve_recipe
+from vpbench.pipeline.spec import ExperimentSpec, SpecError, TrainSpec
 
 LOG_CSV_NAME = "train_log.csv"
 TENSORBOARD_DIR = "tensorboard"

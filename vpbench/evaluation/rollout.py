@@ -5,7 +5,7 @@ Protocol (paper §4.1; the authors' ``scripts/test.py``): the method sees the pr
 (never quantised to uint8) and the method predicts t+2 from it, and so on for the protocol's horizon. Each step is
 scored against its ground-truth frame and its routing decision (``Prediction.active_blocks``) is recorded; routing is
 re-sampled at every step, as in the release. Rows are raw per-step values; the paper's t+3 / t+5 columns are
-*cumulative* means over t+1..t+k and are formed later by :func:`vpbench.aggregate.aggregate_scores`.
+*cumulative* means over t+1..t+k and are formed later by :func:`vpbench.reporting.aggregate.aggregate_scores`.
 
 Stochastic routing is evaluated once per routing seed: torch's global RNG is re-seeded before each seed's pass over
 the evaluation set, so one seed's pass is reproducible on its own (same data order, same device). Routing-only
@@ -27,8 +27,8 @@ from tqdm.auto import tqdm
 
 from models.base import Prediction, VideoPredictor
 from models.routing import NonFiniteRouting
-from vpbench.metrics import METRIC_NAMES, MetricSuite
-from vpbench.scores import ROUTING_METRIC, scores_frame
+from vpbench.evaluation.metrics import METRIC_NAMES, MetricSuite
+from vpbench.evaluation.scores import ROUTING_METRIC, scores_frame
 
 
 class EvaluationError(RuntimeError):
@@ -273,7 +273,7 @@ class ChannelOrderAdapter(VideoPredictor):
 def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.device = "cpu") -> VideoPredictor:
     """The method of ``spec`` with its weights, in eval mode.
 
-    A ``vpbench train`` checkpoint goes through :func:`vpbench.checkpoints.load_method`; with
+    A ``vpbench train`` checkpoint goes through :func:`vpbench.training.checkpoints.load_method`; with
     ``spec.source == "official-weights"`` the authors' file is read by ``models.load_official_checkpoint`` with the
     spec's method options (e.g. ``inference_routing``). Without ``checkpoint`` the spec's ``weights`` is used;
     parameter-free methods need neither.
@@ -297,7 +297,7 @@ def load_method_for_spec(spec: Any, checkpoint: str | None, device: str | torch.
 
         return _finite_weights(load_official_checkpoint(checkpoint, map_location=device, **spec.method_options).eval(), checkpoint)
 
-    from vpbench.checkpoints import is_vpbench_checkpoint, load_method, read_checkpoint
+    from vpbench.training.checkpoints import is_vpbench_checkpoint, load_method, read_checkpoint
 
     stored = read_checkpoint(checkpoint)
     if is_vpbench_checkpoint(stored) and stored.get("method") != spec.method:
@@ -344,7 +344,7 @@ def evaluate_experiment(
     batch_size: int = 1,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Score rows of experiment ``spec`` (:class:`vpbench.spec.ExperimentSpec`) on one protocol.
+    """Score rows of experiment ``spec`` (:class:`vpbench.pipeline.spec.ExperimentSpec`) on one protocol.
 
     ``max_clips`` and ``seeds`` override ``spec.eval``; ``metrics`` defaults to the protocol's own list when it
     has one, else all four. The LPIPS channel order is ``spec.eval.channel_order_lpips``.

@@ -17,7 +17,7 @@ Cases:
   weights the router fires each block with p ~ 0.5; pass ``--dmvfn-checkpoint`` (a ``vpbench train`` checkpoint
   or an official ``.pkl``) for the usage of a trained model. The mean number of blocks run is recorded.
 
-    python -m vpbench.bench_latency --device cpu --repeats 10 --out results/benchmarks/latency.json
+    python -m vpbench.benchmarks.latency --device cpu --repeats 10 --out results/benchmarks/latency.json
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def build_cases(names: list[str], device: torch.device, dmvfn_checkpoint: str | 
     dmvfn_options: dict[str, Any] = {}
     if any(name.startswith("dmvfn") for name in names):
         if dmvfn_checkpoint:
-            from vpbench.checkpoints import load_method
+            from vpbench.training.checkpoints import load_method
 
             dmvfn = load_method(dmvfn_checkpoint)
             dmvfn_options = {"checkpoint": str(dmvfn_checkpoint)}
@@ -204,7 +204,7 @@ def write_json_atomically(payload: dict[str, Any], path: Path) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m vpbench.bench_latency", description="Time per predicted frame of DVF and DMVFN (paper §4.2)."
+        prog="python -m vpbench.benchmarks.latency", description="Time per predicted frame of DVF and DMVFN (paper §4.2)."
     )
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ... (default cpu)")
     parser.add_argument("--size", type=parse_size, default=(720, 1280), help="frame size HxW (default 720x1280)")

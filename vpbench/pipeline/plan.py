@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = "config/config.yaml"
 SCHEMA_DIR = REPO_ROOT / "config" / "schema"
 OFFICIAL_SOURCE = "official-weights"
@@ -334,7 +334,7 @@ class Plan:
         from data_prep.protocols import PROTOCOLS
 
         if self._torch_checks:
-            from vpbench.metrics import MetricInputError, check_ms_ssim_size
+            from vpbench.evaluation.metrics import MetricInputError, check_ms_ssim_size
         cfg = self.config
         used = {p for exp in self.experiments.values() for p in exp.protocols}
         for name in sorted(used):
@@ -364,8 +364,8 @@ class Plan:
     def _check_crops(self) -> None:
         """A training crop fits in the frames of the training dataset (else every training item fails)."""
         from data_prep.catalog import DATASETS
-        from vpbench.recipes import resolve_recipe
-        from vpbench.spec import ExperimentSpec, SpecError
+        from vpbench.training.recipes import resolve_recipe
+        from vpbench.pipeline.spec import ExperimentSpec, SpecError
 
         for exp in self.experiments.values():  # every spec builds (ExperimentSpec checks each value)
             try:
@@ -721,8 +721,8 @@ class Plan:
 
     # -- specs ----------------------------------------------------------------------------------------------
     def experiment_spec(self, experiment: str) -> dict[str, Any]:
-        """The ``vpbench.spec.ExperimentSpec`` dict of ``experiment`` (validated by ExperimentSpec itself)."""
-        from vpbench.spec import ExperimentSpec
+        """The ``vpbench.pipeline.spec.ExperimentSpec`` dict of ``experiment`` (validated by ExperimentSpec itself)."""
+        from vpbench.pipeline.spec import ExperimentSpec
 
         exp = self.get(experiment)
         evaluation = self.config["evaluation"]
@@ -782,7 +782,7 @@ class Plan:
         return cell
 
     def score_expectation(self, experiment: str, protocol: str) -> dict[str, Any]:
-        """What a whole score file of ``experiment`` on ``protocol`` holds (``vpbench.scores.check_complete``)."""
+        """What a whole score file of ``experiment`` on ``protocol`` holds (``vpbench.evaluation.scores.check_complete``)."""
         from data_prep.catalog import DATASETS
         from data_prep.protocols import PROTOCOLS
 
@@ -1018,7 +1018,7 @@ __all__ = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m vpbench.plan spec <experiment> --config ... --out ...``: the spec writer without the CLI's imports.
+    """``python -m vpbench.pipeline.plan spec <experiment> --config ... --out ...``: the spec writer without the CLI's imports.
 
     The workflow's spec jobs run this: the Snakefile built and checked the same plan (methods included) before it
     scheduled the job, so the checks that import torch are skipped here and a spec job takes a fraction of a second.
@@ -1027,7 +1027,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m vpbench.plan")
+    parser = argparse.ArgumentParser(prog="python -m vpbench.pipeline.plan")
     commands = parser.add_subparsers(dest="command", required=True)
     spec = commands.add_parser("spec", help="write the experiment spec JSON of one experiment of the config")
     spec.add_argument("experiment")
@@ -1035,7 +1035,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     spec.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    return write_spec(args.experiment, args.config, args.out, prog="python -m vpbench.plan spec", stderr=sys.stderr,
+    return write_spec(args.experiment, args.config, args.out, prog="python -m vpbench.pipeline.plan spec", stderr=sys.stderr,
                       overrides=args.override, check_methods=False)
 
 
@@ -1059,7 +1059,7 @@ def write_official_standin(checkpoint: Path, out: Path, stderr: Any) -> int:
     """The DMVFN of ``checkpoint`` saved as the authors' release is laid out, so the official loader is exercised."""
     from models import DMVFN, save_official_format
     from models.checkpoint import CheckpointError as OfficialFormatError
-    from vpbench.checkpoints import CheckpointError, load_method
+    from vpbench.training.checkpoints import CheckpointError, load_method
 
     try:
         model = load_method(checkpoint)

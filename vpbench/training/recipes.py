@@ -11,11 +11,11 @@ and one batch of 64 such triplets is one optimiser step.
 warm-up from 1e-5 to 1e-4 then cosine to 1e-5, weight decay 1e-3, 256x256 crops, whole clips loaded
 (Cityscapes 30 frames, KITTI 9, UCF101 10) and one optimiser step per consecutive triplet of the clip
 (n - 2 steps per batch, all at the same learning rate: the schedule counts batches), and a 0.5 x VGG19
-perceptual term on the final prediction (see :mod:`vpbench.losses`).
+perceptual term on the final prediction (see :mod:`vpbench.training.losses`).
 
 ``official-megengine`` is the MegEngine port's variant of ``official``: no VGG term, gradient-norm clipping 1.0.
 
-Every value can be overridden per experiment through :class:`vpbench.spec.TrainSpec`.
+Every value can be overridden per experiment through :class:`vpbench.pipeline.spec.TrainSpec`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from vpbench.spec import SpecError, TrainSpec
+from vpbench.pipeline.spec import SpecError, TrainSpec
 
 TripletSampling = Literal["one_per_clip", "all_consecutive"]
 

@@ -27,9 +27,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from vpbench.aggregate import block_usage  # noqa: E402
-from vpbench.metrics import HIGHER_IS_BETTER  # noqa: E402
-from vpbench.tables import (  # noqa: E402
+from vpbench.reporting.aggregate import block_usage  # noqa: E402
+from vpbench.evaluation.metrics import HIGHER_IS_BETTER  # noqa: E402
+from vpbench.reporting.tables import (  # noqa: E402
     METRIC_LABEL,
     PAPER_SCALE,
     TableError,
@@ -165,8 +165,8 @@ def figure_beta(plan: Mapping[str, Any], base: Path) -> plt.Figure:
 
 
 def _reference_values(cell: Mapping[str, Any], protocol: str, horizon: int, base: Path) -> dict[str, float]:
-    from vpbench.aggregate import aggregate_scores
-    from vpbench.tables import counted_gflops
+    from vpbench.reporting.aggregate import aggregate_scores
+    from vpbench.reporting.tables import counted_gflops
 
     scores = read_cell_scores(cell, base)
     scores = scores[scores["protocol"] == protocol]
@@ -341,7 +341,7 @@ FIGURES = {
 
 def figure_compare_steps(plan: Mapping[str, Any], protocol: str, base: Path) -> plt.Figure:
     """Compared method minus each baseline per predicted frame (t+1..t+K, not cumulative), with 95% bands."""
-    from vpbench.comparison import ComparisonError, step_differences
+    from vpbench.reporting.comparison import ComparisonError, step_differences
 
     try:
         frame = step_differences(plan, protocol, base)
