@@ -11,7 +11,9 @@ import sys
 
 from snakemake.utils import min_version, validate
 
-from vpbench.pipeline.plan import COMPARE_KEYS, DEFAULT_CONFIG, Plan, deep_merge, load_config
+# Torch-free (a test says so): every Snakemake process imports this, SLURM jobs included.
+from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config
+from vpbench.pipeline.plan import Plan
 
 min_version("8.0")
 
@@ -23,7 +25,8 @@ if not workflow.overwrite_configfiles:
     # the config files themselves, so put lasting changes in a file passed with --configfile.
     config.update(deep_merge(load_config(CONFIG_FILES), config))
 validate(config, "config/schema/config.schema.json")
-PLAN = Plan(config)
+# The main process builds every planned method once, in a child process (torch stays out of Snakemake's).
+PLAN = Plan(config, method_checks="child" if workflow.is_main_process else "skip")
 
 if workflow.is_main_process:
     print(PLAN.estimate().summary(), file=sys.stderr)

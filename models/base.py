@@ -40,6 +40,8 @@ class VideoPredictor(nn.Module):
     context_length: int = 2
     #: False for parameter-free methods (copy-last-frame): the engine skips training
     trainable: bool = True
+    #: the blocks that run vary per sample, so GFLOPs are weighted by measured usage (DMVFN overrides it)
+    routed: bool = False
 
     def predict(self, context: Tensor) -> Prediction:  # pragma: no cover - interface
         raise NotImplementedError

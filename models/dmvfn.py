@@ -33,6 +33,7 @@ from models.base import LossOutput, Prediction, VideoPredictor, as_pair
 from models.losses import LaplacianDistance, laplacian_l1
 from models.mvfb import MVFB, BlockInputBuffer, block_input
 from models.registry import register_method
+from models.routing_choices import DEFAULT_ROUTING, routes
 from models.routing import (
     INFERENCE_ROUTINGS,
     ROUTING_METHODS,
@@ -95,7 +96,7 @@ class DMVFN(VideoPredictor):
         scales: Sequence[int] = PAPER_SCALES,
         widths: Sequence[int] | None = None,
         spatial_path: bool = True,
-        routing: str = "stebs",
+        routing: str = DEFAULT_ROUTING,
         beta: float = 0.5,
         supervision: str = "all",
         gamma: float = 0.8,
@@ -160,6 +161,11 @@ class DMVFN(VideoPredictor):
         return [getattr(self, f"block{i}") for i in range(self.n_blocks)]
 
     @property
+    def routed(self) -> bool:
+        """The blocks that run vary per sample (expected GFLOPs weight blocks by their measured usage)."""
+        return routes(self.routing_method)
+
+    @property
     def has_routing_head(self) -> bool:
         return self.routing_method in ("stebs", "gumbel")
 
@@ -183,7 +189,7 @@ class DMVFN(VideoPredictor):
         self.gumbel_tau = gumbel_temperature(progress, self.gumbel_tau_start, self.gumbel_tau_end)
 
     def optimize_for_inference(self, device: torch.device) -> DMVFN:
-        """channels_last weights on CPU: measured about 1.5x faster at 256x448 and 720x1280 (vpbench.bench_inference);
+        """channels_last weights on CPU: measured about 1.5x faster at 256x448 and 720x1280 (vpbench.benchmarks.inference);
         the final frame differs from the default layout's by up to ~7e-5 (random weights, 720x1280)."""
         if torch.device(device).type == "cpu":
             self.to(memory_format=torch.channels_last)

@@ -2,6 +2,10 @@
 
 Methods from other packages register through the entry-point group ``vpbench.methods`` (value: a factory
 ``module:callable``), or are named in the config by a module path ``"package.module:factory"``.
+
+Importing this module is torch-free: the built-in methods are listed by module (imported when first built), and
+what the planner must know before any job runs (does a name resolve, is a method routed) is answered without torch
+for them. Plan-time option checks build the method on the meta device, which imports it.
 """
 
 from __future__ import annotations
@@ -12,17 +16,35 @@ import importlib
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from models.base import VideoPredictor
+from models.routing_choices import dmvfn_is_routed
 
-Factory = Callable[..., VideoPredictor]
+if TYPE_CHECKING:
+    from models.base import VideoPredictor
+
+Factory = Callable[..., "VideoPredictor"]
 ENTRY_POINT_GROUP = "vpbench.methods"
 _REGISTRY: dict[str, Factory] = {}
-# Modules whose import registers the built-in methods.
-_BUILTIN_MODULES = ("models.dmvfn", "baselines")
+
+
+@dataclass(frozen=True)
+class BuiltinMethod:
+    """A method of this package: the module whose import registers it, and whether its options make it routed."""
+
+    module: str
+    routed: Callable[[Mapping[str, Any]], bool] = lambda options: False
+
+
+BUILTIN_METHODS: dict[str, BuiltinMethod] = {
+    "dmvfn": BuiltinMethod("models.dmvfn", routed=dmvfn_is_routed),
+    "dvf": BuiltinMethod("baselines.dvf"),
+    "prednet": BuiltinMethod("baselines.prednet"),
+    "copy_last": BuiltinMethod("baselines.copy_last"),
+}
 
 
 class MethodOptionError(ValueError):
@@ -43,9 +65,11 @@ def register_method(name: str) -> Callable[[Factory], Factory]:
     return decorator
 
 
-def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+def _load_builtins(name: str | None = None) -> None:
+    """Import the module of built-in ``name`` (all of them for None)."""
+    for method, builtin in BUILTIN_METHODS.items():
+        if name is None or name == method:
+            importlib.import_module(builtin.module)
 
 
 def _load_entry_points() -> None:
@@ -62,7 +86,8 @@ def resolve_factory(name: str) -> Factory:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as err:
             raise KeyError(f"method {name!r}: cannot import {attr!r} from {module!r} ({err})") from err
-    _load_builtins()
+    if name not in _REGISTRY:
+        _load_builtins(name)
     if name not in _REGISTRY:
         _load_entry_points()
     if name not in _REGISTRY:
@@ -75,10 +100,25 @@ def resolve_factory(name: str) -> Factory:
 
 
 def create_method(name: str, **options: Any) -> VideoPredictor:
+    from models.base import VideoPredictor
+
     method = resolve_factory(name)(**options)
     if not isinstance(method, VideoPredictor):
         raise TypeError(f"method {name!r} built a {type(method).__name__}, not a models.VideoPredictor")
     return method
+
+
+def is_routed(name: str, options: Mapping[str, Any]) -> bool:
+    """Whether method ``name`` with ``options`` routes: its blocks vary per sample, so its expected GFLOPs weight
+    each block by the usage measured in its score file.
+
+    Torch-free for the built-ins. Another method says so by a ``routed`` attribute on its factory (a bool, or a
+    callable of the options); without one it is not routed.
+    """
+    if name in BUILTIN_METHODS:
+        return bool(BUILTIN_METHODS[name].routed(options))
+    routed = getattr(resolve_factory(name), "routed", False)
+    return bool(routed(options) if callable(routed) else routed)
 
 
 def available_methods() -> list[str]:

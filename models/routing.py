@@ -33,8 +33,7 @@ from torch import Tensor
 
 RoutingMethod = Literal["stebs", "gumbel", "random", "none"]
 InferenceRouting = Literal["sample", "sample0", "deterministic", "threshold"]
-ROUTING_METHODS: tuple[str, ...] = ("stebs", "gumbel", "random", "none")
-INFERENCE_ROUTINGS: tuple[str, ...] = ("sample", "sample0", "deterministic", "threshold")
+from models.routing_choices import INFERENCE_ROUTINGS, ROUTING_METHODS  # noqa: F401 - re-exported
 
 
 class NonFiniteRouting(FloatingPointError):

@@ -24,7 +24,8 @@ import yaml
 from tests.test_train_support import TinyPredictor, tiny_spec
 from vpbench.evaluation import rollout as evaluation
 from vpbench.cli import main as vpbench_main
-from vpbench.pipeline.plan import Plan, load_config
+from vpbench.pipeline.config import load_config
+from vpbench.pipeline.plan import Plan
 from vpbench.evaluation.scores import SCORE_COLUMNS, ScoreFileError, read_scores, write_scores
 from vpbench.pipeline.spec import ExperimentSpec
 

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from models import registry
-from vpbench.pipeline.plan import ConfigError, Plan, load_config, method_name_of, parse_method_options
+from vpbench.pipeline.config import ConfigError, load_config, method_name_of, parse_method_options
+from vpbench.pipeline.plan import Plan
 from vpbench.reporting.tables import build_table, render_table
 
 ROOT = Path(__file__).resolve().parent.parent

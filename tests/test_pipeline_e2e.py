@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from vpbench.pipeline.plan import Plan, load_config
+from vpbench.pipeline.config import load_config
+from vpbench.pipeline.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")

@@ -16,7 +16,8 @@ import pytest
 
 from data_prep.protocols import PROTOCOLS
 from vpbench.reporting.figures import FigureError, render_figure
-from vpbench.pipeline.plan import Plan, load_config
+from vpbench.pipeline.config import load_config
+from vpbench.pipeline.plan import Plan
 from vpbench.reporting.tables import TableError, build_table, render_table
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from vpbench.pipeline.plan import load_config
+from vpbench.pipeline.config import load_config
 from vpbench.pipeline.resources import JobResources
 
 

@@ -23,7 +23,7 @@ DEBUG_ENV = "VPBENCH_DEBUG"
 #: exception classes (module.qualname, matched along the MRO, so that nothing heavy is imported to classify)
 USER_ERRORS = frozenset({
     "vpbench.cli.CommandLineError",
-    "vpbench.pipeline.plan.ConfigError",
+    "vpbench.pipeline.config.ConfigError",
     "vpbench.pipeline.spec.SpecError",
     "vpbench.training.checkpoints.CheckpointError",
     "vpbench.evaluation.rollout.EvaluationError",
@@ -77,6 +77,7 @@ COMMAND_MODULES = (
     "vpbench.commands.train",
     "vpbench.commands.evaluate",
     "vpbench.commands.render",
+    "vpbench.commands.plan",
     "vpbench.commands.official",
     "data_prep.cli",
 )

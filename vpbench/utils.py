@@ -49,9 +49,9 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
             tmp.write_text(data, encoding="utf-8")
 
 
-def atomic_write_json(path: str | Path, payload: Any, indent: int | None = 2) -> None:
-    """``payload`` as JSON (sorted keys are the caller's choice), newline-terminated, written atomically."""
-    atomic_write(path, json.dumps(payload, indent=indent) + "\n")
+def atomic_write_json(path: str | Path, payload: Any, indent: int | None = 2, sort_keys: bool = False) -> None:
+    """``payload`` as newline-terminated JSON, written atomically."""
+    atomic_write(path, json.dumps(payload, indent=indent, sort_keys=sort_keys) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,26 +1,20 @@
-"""``vpbench render``, ``vpbench spec`` and ``vpbench plan``: the reporting end of the pipeline.
+"""``vpbench render``: the reporting end of the pipeline (``vpbench plan`` / ``spec`` are in ``commands.plan``).
 
 * ``vpbench render <table|figure> --config config/config.yaml`` writes ``reports/tables/<t>.{md,csv,tex}`` or
   ``reports/figures/<f>.{png,pdf}`` from the score/complexity/prediction files the configuration names.
 * ``vpbench render predictions --spec ... --checkpoint ... --protocol ... --data-root ... --out x.npz`` rolls a
   method out on a few evaluation clips and stores the frames (and DMVFN's voxel flow) for Figures 3, 4, 6, 7.
-* ``vpbench spec <experiment> --config ... --out results/specs/<experiment>.json`` resolves one experiment.
-* ``vpbench plan --config ...`` lists the experiments and estimates GPU-hours from the config's assumptions.
 * ``vpbench render compare --config ... --override '{"method": ...}'`` renders ``reports/compare/<name>.*``.
-* ``vpbench official-standin --checkpoint final.pt --out x.pkl`` writes a trained DMVFN as the authors' files are
-  laid out (the smoke run's stand-in for the released weights).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from vpbench.pipeline.plan import OVERRIDE_HELP, parse_overrides
-
-CONFIG_HELP = "pipeline config file(s), merged in order like snakemake --configfile (default config/config.yaml)"
+from vpbench.commands.plan import CONFIG_HELP
+from vpbench.pipeline.config import OVERRIDE_HELP, parse_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,75 +43,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prediction.add_argument("--seed", type=int, default=0, help="routing seed (default 0)")
     render.set_defaults(func=run_render)
 
-    spec = subparsers.add_parser("spec", help="write the experiment spec JSON of one experiment of the config")
-    spec.add_argument("experiment", help="experiment id, e.g. dmvfn-routing_none-city")
-    spec.add_argument("--config", action="append", help=CONFIG_HELP)
-    spec.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
-    spec.add_argument("--out", type=Path, required=True, help="spec file to write")
-    spec.set_defaults(func=run_spec)
-
-    plan = subparsers.add_parser("plan", help="list the experiments of a config and estimate their GPU-hours")
-    plan.add_argument("--config", action="append", help=CONFIG_HELP)
-    plan.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
-    plan.add_argument("--json", type=Path, help="also write the experiments and the estimate as JSON")
-    plan.set_defaults(func=run_plan)
-
-    standin = subparsers.add_parser(
-        "official-standin",
-        help="write a trained DMVFN checkpoint in the authors' .pkl layout (smoke runs: a stand-in, not the released weights)",
-    )
-    standin.add_argument("--checkpoint", type=Path, required=True, help="vpbench checkpoint (final.pt) of a trained DMVFN")
-    standin.add_argument("--out", type=Path, required=True, help=".pkl file to write")
-    standin.set_defaults(func=run_official_standin)
-
 
 def _plan(args: argparse.Namespace):
+    """The plan of the config; methods are not built (rendering reads files, and the workflow checked them)."""
     from vpbench.pipeline.plan import Plan
 
-    return Plan.from_files(args.config, overrides=getattr(args, "override", None))
-
-
-def run_spec(args: argparse.Namespace) -> int:
-    from vpbench.pipeline.plan import write_spec
-
-    return write_spec(args.experiment, args.config, args.out, prog="vpbench spec", stderr=sys.stderr, overrides=args.override)
-
-
-def run_official_standin(args: argparse.Namespace) -> int:
-    from vpbench.pipeline.plan import write_official_standin
-
-    code = write_official_standin(args.checkpoint, args.out, stderr=sys.stderr)
-    if code == 0:
-        print(f"wrote {args.out}")
-    return code
-
-
-def run_plan(args: argparse.Namespace) -> int:
-    plan = _plan(args)  # a ConfigError rises to vpbench.cli.main: one line, exit 2
-    estimate = plan.estimate()
-    print(f"{len(plan.experiments)} experiments ({estimate.train_jobs} trainings, {estimate.eval_jobs} evaluations)")
-    for exp in plan.experiments.values():
-        what = "train" if exp.trained_here else exp.source
-        print(f"  {exp.id:<45} {what:<17} {', '.join(exp.protocols)}")
-    print(estimate.summary())
-    if args.json:
-        from dataclasses import asdict
-
-        from vpbench.reporting.tables import atomic_write
-
-        payload = {
-            "experiments": {k: asdict(v) for k, v in plan.experiments.items()},
-            "estimate": {**asdict(estimate), "total_hours": estimate.total_hours},
-        }
-        atomic_write(args.json, json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    return 0
+    return Plan.from_files(args.config, overrides=getattr(args, "override", None), method_checks="skip")
 
 
 def run_render(args: argparse.Namespace) -> int:
     if args.target == "predictions":
         return run_predictions(args)
     from vpbench.reporting.figures import render_compare_steps, render_figure
-    from vpbench.pipeline.plan import ConfigError
+    from vpbench.pipeline.config import ConfigError
     from vpbench.reporting.tables import render_table
 
     # Errors rise to vpbench.cli.main: a config error exits 2, a missing or malformed score file 1.

@@ -29,7 +29,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vpbench.pipeline.plan import Plan, load_config, parse_size
+from vpbench.pipeline.config import load_config
+from vpbench.pipeline.plan import Plan
+from vpbench.utils import parse_size
 from vpbench.training.recipes import RECIPES
 from vpbench.pipeline.spec import TrainSpec
 

@@ -1,4 +1,4 @@
-# Paths, wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.pipeline.plan).
+# Paths, wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.pipeline).
 import json
 import os
 import shlex
@@ -120,14 +120,10 @@ def checkpoint_arg(wildcards, input):
 
 
 # -- complexity ------------------------------------------------------------------------------------------------
-def routed(exp):
-    return exp.method == "dmvfn" and exp.options.get("routing", "stebs") != "none"
-
-
 def complexity_scores(wildcards):
-    """Routed DMVFN's expected GFLOPs weight each block by its usage measured in the score file."""
+    """A routed method's expected GFLOPs weight each block by its usage measured in the score file."""
     exp = experiment(wildcards)
-    return [PLAN.score_file(exp.id, wildcards.protocol)] if routed(exp) else []
+    return [PLAN.score_file(exp.id, wildcards.protocol)] if PLAN.is_routed(exp.id) else []
 
 
 def usage_arg(wildcards, input):

@@ -1,0 +1,175 @@
+"""Loading and validating the pipeline configuration (the first step of every plan).
+
+``config/config.yaml`` (or ``config/smoke.yaml``) names the datasets, protocols, the paper's train -> test
+configurations, recipes and evaluation settings; ``config/experiments.yaml`` the variants (method + options +
+configurations) and ``config/tables.yaml`` every table and figure. All three are validated against the JSON schemas
+in ``config/schema`` (unknown keys are errors that name the key) and then cross-checked here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = "config/config.yaml"
+SCHEMA_DIR = REPO_ROOT / "config" / "schema"
+#: top-level keys of `snakemake compare` (given with --config); the vpbench commands receive them with --override
+COMPARE_KEYS = (
+    "method", "method_name", "method_label", "method_options", "method_trained", "compare_configurations", "compare_protocols",
+)
+OVERRIDE_HELP = "JSON mapping of config keys set with snakemake --config (method, compare_configurations, ...)"
+
+
+class ConfigError(ValueError):
+    """The pipeline configuration is invalid; the message names the file and the key."""
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` over ``base``, recursively for mappings (how Snakemake merges several ``--configfile``)."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(paths: Sequence[str | Path] | None = None) -> dict[str, Any]:
+    """Merge the config files (default ``config/config.yaml``) in order."""
+    config: dict[str, Any] = {}
+    for path in paths or [DEFAULT_CONFIG]:
+        config = deep_merge(config, read_yaml(path))
+    return config
+
+
+def parse_overrides(text: str) -> dict[str, Any]:
+    """``--override '{"method": ...}'`` (argparse type): a JSON mapping, with an error that shows the text."""
+    import argparse
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON ({err}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON mapping, got {text!r}")
+    return value
+
+
+def method_name_of(method: str) -> str:
+    """The default name of a method reference: ``"pkg.module:factory"`` -> ``"pkg.module.factory"``."""
+    return method.replace(":", ".").lower()
+
+
+def parse_method_options(options: Any, where: str = "method_options") -> dict[str, Any]:
+    """Factory keyword arguments from the config or from ``--config method_options=...``.
+
+    Snakemake reads ``--config`` values with YAML's base loader, so a mapping given there arrives with string
+    values ("8", "true"): each string is read again as a YAML scalar. A whole mapping may also be one YAML string.
+    """
+    if options is None:
+        return {}
+    if isinstance(options, str):
+        try:
+            options = yaml.safe_load(options)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{where}: not a YAML/JSON mapping ({err})") from None
+        if options is None:
+            return {}
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of factory keyword arguments, got {type(options).__name__}")
+    parsed: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                pass  # keep the string as given
+        parsed[str(key)] = value
+    return parsed
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / name).read_text())
+
+
+def validate(data: Any, schema_name: str, where: str) -> None:
+    """Raise :class:`ConfigError` naming the offending key path if ``data`` violates ``config/schema/<name>``."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_schema(schema_name))
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if not errors:
+        return
+    error = jsonschema.exceptions.best_match(errors)
+    # For oneOf/anyOf the most specific sub-error names the real culprit.
+    while error.context:
+        error = min(error.context, key=lambda e: -len(e.absolute_path))
+    key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    message = error.message
+    if error.validator == "additionalProperties":
+        message = f"unknown key(s): {message}"
+    raise ConfigError(f"{where}: {key}: {message}")
+
+
+def read_validated(path: Path, schema: str) -> dict[str, Any]:
+    """A YAML file of the config (experiments, tables) validated against its schema."""
+    data = read_yaml(path)
+    validate(data, schema, str(path))
+    return data
+
+
+def check_references(config: Mapping[str, Any], variants: Mapping[str, Mapping[str, Any]]) -> None:
+    """Every name the config and the experiments file use refers to something they declare."""
+    cfg = config
+    for name, protocol in cfg["protocols"].items():
+        if protocol["dataset"] not in cfg["datasets"]:
+            raise ConfigError(f"protocols.{name}.dataset: unknown dataset {protocol['dataset']!r}; declared: {sorted(cfg['datasets'])}")
+    for name, conf in cfg["configurations"].items():
+        if conf["train"] not in cfg["datasets"]:
+            raise ConfigError(f"configurations.{name}.train: unknown dataset {conf['train']!r}; declared: {sorted(cfg['datasets'])}")
+        for protocol in conf["protocols"]:
+            if protocol not in cfg["protocols"]:
+                raise ConfigError(f"configurations.{name}.protocols: unknown protocol {protocol!r}; declared: {sorted(cfg['protocols'])}")
+    if cfg["default_recipe"] not in cfg["recipes"]:
+        raise ConfigError(f"default_recipe: unknown recipe {cfg['default_recipe']!r}; declared: {sorted(cfg['recipes'])}")
+    for name in cfg.get("training_seeds") or {}:
+        if name not in variants:
+            raise ConfigError(f"training_seeds: unknown variant {name!r}; declared in {cfg['experiments_file']}: {sorted(variants)}")
+    select = cfg.get("select") or {}
+    for key, known in (("variants", variants), ("configurations", cfg["configurations"])):
+        for name in select.get(key) or []:
+            if name not in known:
+                raise ConfigError(f"select.{key}: unknown {key[:-1]} {name!r}")
+    for name, variant in variants.items():
+        where = f"{cfg['experiments_file']}: variants.{name}"
+        if variant.get("recipe") and variant["recipe"] not in cfg["recipes"]:
+            raise ConfigError(f"{where}.recipe: unknown recipe {variant['recipe']!r}; declared: {sorted(cfg['recipes'])}")
+        base = variant.get("checkpoint_of")
+        if base is not None:
+            if base not in variants:
+                raise ConfigError(f"{where}.checkpoint_of: unknown variant {base!r}")
+            if variants[base].get("trained", True) is False or variants[base].get("checkpoint_of"):
+                raise ConfigError(f"{where}.checkpoint_of: {base!r} is not trained itself")
+            missing = set(variant["configurations"]) - set(variants[base]["configurations"])
+            if missing:
+                raise ConfigError(f"{where}.configurations: {sorted(missing)} are not configurations of {base!r}")
