@@ -1,4 +1,7 @@
-"""``vpbench prepare`` and ``vpbench smoke-data``."""
+"""``vpbench prepare`` and ``vpbench smoke-data``.
+
+``register`` only reads the registry (torch-free, light); the heavy modules are imported by the run functions.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +11,7 @@ import sys
 from pathlib import Path
 
 from data_prep.errors import DataPrepError
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"176x352"`` -> ``(176, 352)`` (height x width)."""
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be HxW (e.g. 176x352), got {text!r}") from None
-    if height <= 0 or width <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return height, width
+from vpbench.utils import atomic_write, size_argument
 
 
 def forget_hash(name: str) -> int:
@@ -74,21 +67,21 @@ def run_smoke_data(args: argparse.Namespace) -> int:
     for name, entry in table.items():
         print(f"{name:16s} {entry['root']}  (prepare with --size {entry['size']} --subset)")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        atomic_write(args.json, json.dumps(table, indent=2, sort_keys=True) + "\n")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from data_prep.catalog import DATASETS
+    from data_prep.registry import datasets
 
+    known = datasets()
     prep = subparsers.add_parser("prepare", help="acquire (download/verify/extract) and preprocess one dataset")
-    prep.add_argument("dataset", nargs="?", choices=sorted(DATASETS))
+    prep.add_argument("dataset", nargs="?", choices=sorted(known))
     prep.add_argument("--root", type=Path, help="raw folder (archives and their extracted trees; only read by preprocessing)")
     prep.add_argument("--out", type=Path, help="prepared tree to (re)write")
-    formats = sorted({f.name for spec in DATASETS.values() for f in spec.formats})
+    formats = sorted({f.name for spec in known.values() for f in spec.formats})
     prep.add_argument("--source", choices=formats, help="source format of the raw data (default: the one found under --root)")
-    prep.add_argument("--size", type=parse_size, help="HxW overriding the protocol resolution (explicit resize or a "
+    prep.add_argument("--size", type=size_argument, help="HxW overriding the protocol resolution (explicit resize or a "
                       "source's own size); recorded")
     prep.add_argument("--subset", action="store_true", help="the input is deliberately a part of the dataset: skip full-set checks")
     prep.add_argument("--splits", help="comma-separated splits (default: all of the dataset's)")

@@ -17,7 +17,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_prep.errors import ChecksumError, MissingInputError, TruncatedDownloadError
-from data_prep.integrity import HashLock, sha256_file
+from data_prep.integrity import HashLock
+from vpbench.utils import sha256_file
 
 CHUNK = 1 << 20
 

@@ -1,4 +1,4 @@
-"""Hashes, atomic writes and the trust-on-first-use lock file of downloaded archives."""
+"""Folders written aside (a tree appears complete or not at all) and the trust-on-first-use lock file of archives."""
 
 from __future__ import annotations
 
@@ -14,20 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from data_prep.errors import ChecksumError
-from vpbench.assets import sha256_file  # one implementation for every hash the harness checks
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary sibling, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from vpbench.utils import atomic_write
 
 
 def _process_alive(pid: int) -> bool:
@@ -125,7 +112,7 @@ class HashLock:
             raise ChecksumError(f"{self.path} is not valid JSON ({err}); delete it to re-record the hashes") from err
 
     def _save(self, entries: dict[str, dict[str, object]]) -> None:
-        write_text_atomic(self.path, json.dumps(entries, indent=2, sort_keys=True) + "\n")
+        atomic_write(self.path, json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
     def recorded(self, name: str) -> str | None:
         entry = self._load().get(name)

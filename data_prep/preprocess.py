@@ -16,14 +16,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from data_prep.catalog import VIMEO_SUBSET_COUNTS, DatasetSpec, SourceFormat, choose_format, get_dataset
 from data_prep.errors import ChecksumError, CountMismatchError, LayoutError
 from data_prep.frames import decode_frame, decode_video, decoder_version, encode_png, read_frame_bytes, resize_frame
-from data_prep.integrity import directory_written_aside, sha256_file, write_text_atomic
-from data_prep.layouts import kitti_a
-from data_prep.layouts.base import SequenceSource, SplitPlan
-from data_prep.sources import PINNED_LISTS
+from data_prep.integrity import directory_written_aside
+from data_prep.layout import SequenceSource, SplitPlan
+from data_prep.registry import Dataset, SourceFormat, choose_format, datasets, get_dataset
 from data_prep.store import SplitWriter, StoredFrame
+from vpbench.utils import atomic_write, sha256_file
 
 MANIFEST = "manifest.json"
 FORMAT = "vpbench-prepared-v1"
@@ -76,8 +75,8 @@ def stored_frames(
         yield StoredFrame(payload, height, width)
 
 
-def check_counts(spec: DatasetSpec, plan: SplitPlan) -> None:
-    """Full datasets must have the published number of windows (and of Vimeo motion-subset clips)."""
+def check_counts(spec: Dataset, plan: SplitPlan) -> None:
+    """Full datasets must have the published number of windows (and per subset label, e.g. Vimeo's motion lists)."""
     accepted = spec.expected_windows.get(plan.split)
     if accepted and len(plan.windows) not in accepted:
         raise CountMismatchError(
@@ -85,17 +84,15 @@ def check_counts(spec: DatasetSpec, plan: SplitPlan) -> None:
             f"{' or '.join(f'{n:,}' for n in accepted)}. The raw tree is incomplete or a list differs; "
             "pass --subset if this is deliberately a part of the dataset."
         )
-    if spec.name == "vimeo_septuplet":
-        for subset, expected in VIMEO_SUBSET_COUNTS.items():
-            found = sum(w.subset == subset for w in plan.windows)
-            if found != expected:
-                raise CountMismatchError(f"vimeo_septuplet: the {subset} list has {found} clips, expected {expected}")
+    for subset, expected in spec.expected_subsets.items():
+        found = sum(w.subset == subset for w in plan.windows)
+        if found != expected:
+            raise CountMismatchError(f"{spec.name}: the {subset} list has {found} clips, expected {expected}")
 
 
-def check_pinned_lists(spec: DatasetSpec, plan: SplitPlan) -> None:
-    pinned = PINNED_LISTS.get(spec.name, {})
+def check_pinned_lists(spec: Dataset, plan: SplitPlan) -> None:
     for name, path in plan.lists.items():
-        accepted = pinned.get(name)
+        accepted = spec.pinned_lists.get(name)
         if accepted and sha256_file(path) not in accepted:
             raise ChecksumError(
                 f"{path}: sha256 differs from the published list ({', '.join(sorted(accepted))}); use the original "
@@ -114,7 +111,7 @@ def tool_versions() -> dict[str, str]:
 
 
 def plan_splits(
-    spec: DatasetSpec, fmt: SourceFormat, raw_root: Path, splits: tuple[str, ...], subset: bool, list_path: Path | None = None
+    spec: Dataset, fmt: SourceFormat, raw_root: Path, splits: tuple[str, ...], subset: bool, list_path: Path | None = None
 ) -> dict[str, SplitPlan]:
     plans = {}
     for split in splits:
@@ -123,9 +120,10 @@ def plan_splits(
         if fmt.splits is not None and split not in fmt.splits:
             raise LayoutError(f"the {spec.name} source format {fmt.name!r} holds only the {', '.join(fmt.splits)} split, not {split!r}")
         if list_path is not None:
-            if spec.name != "kitti_a":
-                raise ValueError("a window list can only be given for kitti_a")
-            plan = kitti_a.plan(raw_root, split, list_path)
+            if fmt.list_planner is None:
+                takers = sorted(d.name for d in datasets().values() if any(f.list_planner for f in d.formats))
+                raise ValueError(f"a window list can only be given for {', '.join(takers)}")
+            plan = fmt.list_planner(raw_root, split, list_path)
         else:
             plan = fmt.planner(raw_root, split, subset)
         if not plan.windows:
@@ -152,7 +150,7 @@ def prepare(
     ``size`` (H, W) overrides the protocol's resolution and is recorded; ``subset`` declares the input a part
     of the dataset, which switches off the count and list-hash checks of the full set; ``list_path`` is
     KITTI-A's window list when it is not ``<raw_root>/kitti_a.txt``; ``source`` names the source format
-    (default: the one found under ``raw_root``, see ``catalog.choose_format``).
+    (default: the one found under ``raw_root``, see ``registry.choose_format``).
     """
     spec = get_dataset(dataset)
     raw_root, out = Path(raw_root), Path(out)
@@ -199,5 +197,5 @@ def prepare(
             summary["notes"] = plan.notes
             summary["dropped_sequences"] = {"count": len(plan.dropped), "names": plan.dropped}
             manifest["splits"][split] = summary  # type: ignore[index]
-        write_text_atomic(work / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        atomic_write(work / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest

@@ -1,14 +1,16 @@
 """Mini versions of every dataset in their real raw on-disk layouts, cut from real H.264 clips.
 
-The clips are the pinned offline assets of :mod:`vpbench.assets` (decoded with PyAV). Each mini tree has the
-real folder and file naming (and real split names such as the KITTI test drives), so the real acquisition
-checks, layout parsers and preprocessing run on it; it is prepared with ``--subset`` (no full-set counts)
-and the size of :data:`SMOKE_SIZES`. The result is cached under ``<out>`` with a stamp of the inputs' hashes.
+The clips are the pinned offline assets of :mod:`vpbench.assets` (decoded with PyAV). Each registered dataset's
+smoke builder (``SmokeData.build`` in ``data_prep.catalog.<dataset>``) writes a mini tree with the real folder and
+file naming (and real split names such as the KITTI test drives), so the real acquisition checks, layout parsers and
+preprocessing run on it; it is prepared with ``--subset`` (no full-set counts) and the size of :data:`SMOKE_SIZES`.
+The result is cached under ``<out>`` with a stamp of the inputs' hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,25 +19,19 @@ import av
 import cv2
 import numpy as np
 
-from data_prep.integrity import directory_written_aside, sha256_file, write_text_atomic
-from data_prep.layouts import kitti
+from data_prep.integrity import directory_written_aside
+from data_prep.registry import datasets
+from vpbench.utils import atomic_write, sha256_file
 
 SMOKE_VERSION = 1
-#: prepared (H, W) of each dataset in smoke runs: multiples of 16 (DMVFN) with a shortest side of at least
-#: 176 (MS-SSIM's 5 scales need > 160 pixels); the pipeline's smoke config refers to this dict.
-SMOKE_SIZES: dict[str, tuple[int, int]] = {
-    "cityscapes": (176, 352),
-    "kitti": (176, 560),
-    "kitti_a": (176, 560),
-    "davis": (176, 320),
-    "vimeo": (176, 320),
-    "vimeo_septuplet": (176, 320),
-    "ucf101": (176, 224),
-    "ucfsports": (176, 176),
-    "human36m": (176, 176),
-}
+_SMOKE = {name: spec.smoke for name, spec in datasets().items() if spec.smoke is not None}
+#: prepared (H, W) of each dataset in smoke runs (its ``SmokeData.size``): multiples of 16 (DMVFN) with a shortest
+#: side of at least 176 (MS-SSIM's 5 scales need > 160 pixels); config/smoke.yaml prepares at these sizes.
+SMOKE_SIZES: dict[str, tuple[int, int]] = {name: smoke.size for name, smoke in _SMOKE.items()}
 #: the folder (under the smoke output) that is each dataset's ``--root``
-SMOKE_ROOTS: dict[str, str] = {name: name for name in SMOKE_SIZES} | {"kitti_a": "kitti"}
+SMOKE_ROOTS: dict[str, str] = {name: smoke.root or name for name, smoke in _SMOKE.items()}
+#: the builders of the datasets with a mini tree of their own (KITTI-A lives in KITTI's)
+BUILDERS: dict[str, Callable[[Path, Clips], None]] = {name: smoke.build for name, smoke in _SMOKE.items() if smoke.build}
 STAMP = ".smoke-stamp.json"
 
 
@@ -46,7 +42,8 @@ def decode_video(path: Path) -> np.ndarray:
 
 
 class Clips:
-    """Cuts short RGB sequences of a requested size out of the decoded smoke videos."""
+    """What a smoke builder works with: cuts short RGB sequences of a requested size out of the decoded smoke videos,
+    and writes frames and list files as the published datasets hold them."""
 
     def __init__(self, videos: dict[str, np.ndarray]) -> None:
         self.videos = videos
@@ -64,114 +61,27 @@ class Clips:
             out.append(cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA))
         return out
 
+    @staticmethod
+    def write_image(path: Path, image: np.ndarray) -> None:
+        """An RGB frame as the JPEG (quality 90) or PNG its suffix names."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        params = [cv2.IMWRITE_JPEG_QUALITY, 90] if path.suffix == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 3]
+        if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params):
+            raise OSError(f"cannot write {path}")
 
-def _write(path: Path, image: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    params = [cv2.IMWRITE_JPEG_QUALITY, 90] if path.suffix == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 3]
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params):
-        raise OSError(f"cannot write {path}")
-
-
-def _text(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-
-
-def build_cityscapes(root: Path, clips: Clips) -> None:
-    for split, city, seqs, x0 in (("train", "aachen", (0, 1), 0.0), ("val", "frankfurt", (0, 1), 0.6)):
-        for n, seq in enumerate(seqs):
-            frames = clips.cut("bigbuckbunny", 5 + 40 * n + (60 if split == "val" else 0), 30, 256, 512, x0=x0)
-            for k, image in enumerate(frames):
-                name = f"{city}_{seq:06d}_{19 + 100 * n + k:06d}_leftImg8bit.png"
-                _write(root / "leftImg8bit_sequence" / split / city / name, image)
-
-
-def build_kitti(root: Path, clips: Clips) -> None:
-    drives = (("train", kitti.TRAIN_DRIVES[0], 12), ("train", kitti.TRAIN_DRIVES[-1], 11)) + tuple(
-        ("test", d, 10 + i) for i, d in enumerate(kitti.TEST_DRIVES)
-    )
-    for n, (split, drive, count) in enumerate(drives):
-        for cam in kitti.CAMERAS[split]:
-            shift = 0.1 if cam == "image_02" else 0.2
-            frames = clips.cut("bikes", 20 * n, count, 188, 621, x0=shift)
-            for k, image in enumerate(frames):
-                _write(kitti.drive_dir(root, drive) / cam / "data" / f"{k:010d}.png", image)
-    _text(root / "kitti_a.txt", ["# smoke KITTI-A: two fast-car windows", f"{kitti.TEST_DRIVES[2]} 0", f"{kitti.TEST_DRIVES[3]} 3"])
-
-
-def build_davis(root: Path, clips: Clips) -> None:
-    names = ("bike-packing", "blackswan")
-    for n, name in enumerate(names):
-        for k, image in enumerate(clips.cut("bigbuckbunny", 30 + 45 * n, 10, 240, 427, x0=0.3 * n)):
-            _write(root / "DAVIS" / "JPEGImages" / "480p" / name / f"{k:05d}.jpg", image)
-    _text(root / "DAVIS" / "ImageSets" / "2017" / "val.txt", list(names))
-
-
-def build_vimeo(root: Path, clips: Clips) -> None:
-    lists = {"train": ["00001/0001", "00001/0002", "00002/0001", "00003/0007"], "test": ["00004/0001", "00004/0002", "00005/0003"]}
-    for n, clip in enumerate(lists["train"] + lists["test"]):
-        for k, image in enumerate(clips.cut("bikes", 7 + 23 * n, 3, 256, 448, step=2, x0=0.15 * (n % 5))):
-            _write(root / "vimeo_triplet" / "sequences" / clip / f"im{k + 1}.png", image)
-    for split, ids in lists.items():
-        _text(root / "vimeo_triplet" / f"tri_{split}list.txt", ids)
-
-
-def build_vimeo_septuplet(root: Path, clips: Clips) -> None:
-    subsets = {"fast": ["00001/0625", "00002/0010"], "medium": ["00003/0100"], "slow": ["00004/0200", "00005/0300"]}
-    step = {"fast": 4, "medium": 2, "slow": 1}  # temporal subsampling mimics the motion classes
-    n = 0
-    for subset, ids in subsets.items():
-        for clip in ids:
-            for k, image in enumerate(clips.cut("bigbuckbunny", 3 + 17 * n, 7, 256, 448, step=step[subset], x0=0.1 * n)):
-                _write(root / "vimeo_septuplet" / "sequences" / clip / f"im{k + 1}.png", image)
-            n += 1
-        _text(root / "meta_info" / f"{subset}_testset.txt", ids)
-
-
-def build_ucf101(root: Path, clips: Clips) -> None:
-    videos = ("v_ApplyEyeMakeup_g08_c01", "v_Biking_g10_c02", "v_Skiing_g12_c03")
-    for n, video in enumerate(videos):
-        source = ("bikes", "bigbuckbunny", "bikes")[n]
-        for k, image in enumerate(clips.cut(source, 40 * n, 30, 240, 320, x0=0.4 * n)):
-            _write(root / "jpegs_256" / video / f"frame{k + 1:06d}.jpg", image)
-    _text(root / "ucfTrainTestlist" / "trainlist01.txt", [f"{v.split('_')[1]}/{v}.avi {i + 1}" for i, v in enumerate(videos)])
-
-
-def build_ucfsports(root: Path, clips: Clips) -> None:
-    videos = (("Diving-Side", "001"), ("Golf-Swing-Back", "001"))
-    for n, (action, video) in enumerate(videos):
-        for k, image in enumerate(clips.cut("carphone_pristine", 10 + 30 * n, 20, 240, 360, x0=0.5)):
-            _write(root / "ucf_sports_actions" / "ucf action" / action / video / f"{2538 + n}-5_{70133 + k}.jpg", image)
-    prefix = "E:/datasets/UCF-sport/ucf_sports_actions/ucf_action_images"
-    _text(root / "lists" / "train.txt", [f"{prefix}/Diving-Side/001/,1", f"{prefix}/Diving-Side/001/,6", f"{prefix}/Golf-Swing-Back/001/,2"])
-    _text(root / "lists" / "test.txt", [f"{prefix}/Diving-Side/001/,9", f"{prefix}/Golf-Swing-Back/001/,8"])
-
-
-def build_human36m(root: Path, clips: Clips) -> None:
-    videos = ("S1_Directions.54138969_", "S1_Walking.55011271_")
-    for n, prefix in enumerate(videos):
-        for k, image in enumerate(clips.cut("carphone_pristine", 5 + 40 * n, 14, 250, 250, x0=0.5)):
-            _write(root / "images" / f"{prefix}{1 + 5 * k:06d}.jpg", image)
-    # as users hold them: OpenSTL's train list (3 fields, paths under images/) and STRPM's test list (4 fields)
-    _text(root / "train.txt", [f"images/{videos[0]},1,71", f"images/{videos[1]},11,81"])
-    _text(root / "test.txt", [f"E:/datasets/human3.6m/S1/,{videos[0]},26,96", f"E:/datasets/human3.6m/S1/,{videos[1]},1,71"])
-
-
-BUILDERS: dict[str, Callable[[Path, Clips], None]] = {
-    "cityscapes": build_cityscapes,
-    "kitti": build_kitti,
-    "davis": build_davis,
-    "vimeo": build_vimeo,
-    "vimeo_septuplet": build_vimeo_septuplet,
-    "ucf101": build_ucf101,
-    "ucfsports": build_ucfsports,
-    "human36m": build_human36m,
-}
+    @staticmethod
+    def write_lines(path: Path, lines: list[str]) -> None:
+        """A list file, one entry per line."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
 def _inputs_fingerprint(videos: dict[str, Path]) -> str:
     digest = hashlib.sha256(f"smoke-v{SMOKE_VERSION}".encode())
-    digest.update(Path(__file__).read_bytes())  # a change of the builders invalidates the cache
+    # a change of this module or of a builder's module invalidates the cache
+    sources = {Path(__file__)} | {Path(inspect.getfile(build)) for build in BUILDERS.values()}
+    for source in sorted(sources):
+        digest.update(source.read_bytes())
     for name, path in sorted(videos.items()):
         digest.update(f"{name}:{sha256_file(path)}".encode())
     return digest.hexdigest()
@@ -196,5 +106,5 @@ def build_smoke_data(out: Path, force: bool = False) -> dict[str, Path]:
     with directory_written_aside(out) as work:
         for name, build in BUILDERS.items():
             build(work / name, clips)
-        write_text_atomic(work / STAMP, json.dumps({"inputs": fingerprint, "version": SMOKE_VERSION}, indent=2) + "\n")
+        atomic_write(work / STAMP, json.dumps({"inputs": fingerprint, "version": SMOKE_VERSION}, indent=2) + "\n")
     return roots

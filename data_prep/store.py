@@ -28,6 +28,7 @@ import pyarrow.ipc as ipc
 
 from data_prep.errors import PreparedTreeError
 from data_prep.frames import decode_frame
+from vpbench.utils import sha256_file
 
 FRAMES_BIN = "frames.bin"
 FRAMES_TABLE = "frames.arrow"
@@ -64,12 +65,8 @@ class StoredFrame:
     width: int
 
 
-def _hash_file(path: Path) -> dict[str, object]:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+def _file_entry(path: Path) -> dict[str, object]:
+    return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def _write_table(path: Path, schema: pa.Schema, columns: dict[str, list]) -> None:
@@ -141,8 +138,8 @@ class SplitWriter:
             "subsets": dict(sorted(subsets.items())),
             "files": {
                 FRAMES_BIN: {"bytes": self._offset, "sha256": self._digest.hexdigest()},
-                FRAMES_TABLE: _hash_file(self.folder / FRAMES_TABLE),
-                WINDOWS_TABLE: _hash_file(self.folder / WINDOWS_TABLE),
+                FRAMES_TABLE: _file_entry(self.folder / FRAMES_TABLE),
+                WINDOWS_TABLE: _file_entry(self.folder / WINDOWS_TABLE),
             },
         }
 

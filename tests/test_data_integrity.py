@@ -14,9 +14,8 @@ import zipfile
 import cv2
 import pytest
 
-from data_prep import sources
+from data_prep.catalog import kitti, ucfsports
 from data_prep.download import RemoteFile
-from data_prep.layouts import kitti
 from tests.data_fixtures import kitti_drive, tree_digest, video, write_image
 
 
@@ -204,7 +203,7 @@ def ucfsports_raw(tmp_path, monkeypatch):
     (root / "lists").mkdir(parents=True)
     for split in ("train", "test"):
         (root / "lists" / f"{split}.txt").write_text("E:/x/ucf_action_images/Diving-Side/001/,1\n")
-    monkeypatch.setattr(sources, "UCF_SPORTS_ZIP", RemoteFile("ucf_sports_actions.zip", None))
+    monkeypatch.setattr(ucfsports, "ZIP", RemoteFile("ucf_sports_actions.zip", None))
     return root
 
 

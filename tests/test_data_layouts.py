@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from data_prep.catalog import get_dataset
+from data_prep.catalog import cityscapes, davis, human36m, kitti, kitti_a, ucf101, ucfsports, vimeo, vimeo_septuplet
 from data_prep.errors import CountMismatchError, LayoutError, MissingInputError
-from data_prep.layouts import cityscapes, davis, human36m, kitti, kitti_a, ucf101, ucfsports, vimeo
-from data_prep.layouts.base import SplitPlan, WindowSpec
+from data_prep.layout import SplitPlan, WindowSpec
 from data_prep.preprocess import check_counts
+from data_prep.registry import get_dataset
 from tests.data_fixtures import touch
 
 
@@ -119,7 +119,7 @@ def test_vimeo_septuplet_motion_subsets(tmp_path):
         for clip in ids:
             for k in range(1, 8):
                 touch(tmp_path / "vimeo_test_clean/sequences" / clip.split()[0] / f"im{k}.png")
-    plan = vimeo.plan_septuplets(tmp_path)
+    plan = vimeo_septuplet.plan_septuplets(tmp_path)
     assert [w.subset for w in plan.windows] == ["fast", "medium", "medium", "slow"]
     spec = get_dataset("vimeo_septuplet")
     check_counts(spec, fake_plan("test", 7815, {"fast": 1225, "medium": 4977, "slow": 1613}))
@@ -175,7 +175,7 @@ def test_human36m_windows_are_contiguous_runs(tmp_path):
     (tmp_path / "test.txt").write_text(f"E:/h36m/S1/,{prefix},26\n")
     with pytest.raises(LayoutError, match="test.txt:1"):
         human36m.plan(tmp_path, "test")
-    (tmp_path / "test.txt").write_text(f"E:/h36m/S9/,S9_Eating.1_,26,96\n")
+    (tmp_path / "test.txt").write_text("E:/h36m/S9/,S9_Eating.1_,26,96\n")
     with pytest.raises(MissingInputError, match="S9_Eating.1_"):
         human36m.plan(tmp_path, "test")
 

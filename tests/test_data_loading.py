@@ -8,7 +8,7 @@ import torch
 
 from data_prep.augment import ClipTransform, apply_transform, draw_transform
 from data_prep.datasets import TrainClips
-from data_prep.layouts import kitti
+from data_prep.catalog import kitti
 from data_prep.preprocess import prepare
 from data_prep.protocols import PROTOCOLS, get_protocol
 from data_prep.synthetic import moving_shapes_video

@@ -9,12 +9,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from data_prep import sources
 from data_prep.acquire import acquire
+from data_prep.catalog import davis, kitti, vimeo
 from data_prep.datasets import EvalWindows, open_prepared
 from data_prep.download import RemoteFile
 from data_prep.errors import ChecksumError, CorruptFrameError, LayoutError, MissingInputError, PreparedTreeError
-from data_prep.layouts import kitti
 from data_prep.preprocess import prepare
 from tests.data_fixtures import kitti_drive, video, write_image
 
@@ -136,10 +135,10 @@ def test_acquire_extracts_a_placed_archive_and_checks_its_hash(tmp_path, monkeyp
         zf.writestr("DAVIS/Annotations/480p/blackswan/00000.png", b"png")
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     wrong = RemoteFile(archive.name, None, archive.stat().st_size, "0" * 64)
-    monkeypatch.setattr(sources, "DAVIS_TRAINVAL_480P", wrong)
+    monkeypatch.setattr(davis, "TRAINVAL_480P", wrong)
     with pytest.raises(ChecksumError, match="DAVIS-2017-trainval-480p.zip"):
         acquire("davis", root, allow_download=False)
-    monkeypatch.setattr(sources, "DAVIS_TRAINVAL_480P", RemoteFile(archive.name, None, archive.stat().st_size, digest))
+    monkeypatch.setattr(davis, "TRAINVAL_480P", RemoteFile(archive.name, None, archive.stat().st_size, digest))
     acquire("davis", root, allow_download=False)
     assert (root / "DAVIS/JPEGImages/480p/blackswan/00000.jpg").exists()
     assert (root / "DAVIS/ImageSets/2017/val.txt").exists()
@@ -152,7 +151,7 @@ def test_acquire_downloads_a_missing_archive(tmp_path, monkeypatch):
     with zipfile.ZipFile(served, "w") as zf:
         zf.writestr("vimeo_triplet/tri_testlist.txt", "00001/0001\n")
         zf.writestr("vimeo_triplet/sequences/00001/0001/im1.png", b"x")
-    monkeypatch.setattr(sources, "VIMEO_TRIPLET", RemoteFile("vimeo_triplet.zip", served.as_uri()))
+    monkeypatch.setattr(vimeo, "TRIPLET_ZIP", RemoteFile("vimeo_triplet.zip", served.as_uri()))
     monkeypatch.setenv("VPBENCH_CACHE", str(tmp_path / "state"))
     root = tmp_path / "raw"
     acquire("vimeo", root)

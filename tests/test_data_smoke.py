@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from data_prep import smoke
-from data_prep.cli import parse_size
 from data_prep.datasets import EvalWindows, TrainClips
 from data_prep.preprocess import prepare
 from data_prep.protocols import PROTOCOLS
@@ -68,6 +67,7 @@ def test_cli_prepare_reports_bad_input(tmp_path, capsys):
 
     assert main(["prepare", "davis", "--root", str(tmp_path / "none"), "--out", str(tmp_path / "out"), "--no-download"]) == 2
     assert "DAVIS-2017-trainval-480p.zip is missing" in capsys.readouterr().err
-    assert parse_size("176x352") == (176, 352)
-    with pytest.raises(Exception, match="HxW"):
-        parse_size("176")
+    with pytest.raises(SystemExit) as exit_:  # a bad --size is argparse's usage error
+        main(["prepare", "davis", "--root", str(tmp_path), "--out", str(tmp_path / "out"), "--size", "176"])
+    assert exit_.value.code == 2
+    assert "size must be HEIGHTxWIDTH" in capsys.readouterr().err

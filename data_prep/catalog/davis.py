@@ -1,4 +1,4 @@
-"""DAVIS 2017 val: the first 9 frames of each of the 30 validation sequences.
+"""DAVIS 2017 val: the first 9 frames of each of the 30 validation sequences; protocol ``davis``.
 
 Two source formats:
 
@@ -13,9 +13,19 @@ Two source formats:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from data_prep.download import RemoteFile
 from data_prep.errors import LayoutError, MissingInputError
-from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, check_numbering, image_files, read_list, require_dir
+from data_prep.layout import (
+    DMVFN_TEST, DMVFN_TEST_TEXT, SequenceSource, SplitPlan, WindowSpec, check_numbering, image_files, read_list,
+    require_dir,
+)
+from data_prep.registry import Dataset, EvalProtocol, SmokeData, SourceFormat, register_dataset
+
+if TYPE_CHECKING:
+    from data_prep.acquire import Acquirer
+    from data_prep.smoke import Clips
 
 FRAMES = 9
 VIDEOS = 30
@@ -64,3 +74,50 @@ def plan_dmvfn_test(root: Path, split: str = "test") -> SplitPlan:
         sequences.append(SequenceSource(folder.name, tuple(frames[:FRAMES])))
     windows = [WindowSpec(s.name, s.name, 0, FRAMES) for s in sequences]
     return SplitPlan(split, sequences, windows)
+
+
+# -- acquisition ----------------------------------------------------------------------------------------------------
+TRAINVAL_480P = RemoteFile(
+    "DAVIS-2017-trainval-480p.zip",
+    "https://data.vision.ee.ethz.ch/csergi/share/davis/DAVIS-2017-trainval-480p.zip",
+    832_766_765,
+    "e3d0b5b77c3d031b000a19e0e25e3e2cac65d183755601bc2cf066df1a2aa492",
+)
+
+
+def acquire(acq: Acquirer) -> None:
+    if (acq.root / "DAVIS" / "JPEGImages" / "480p").is_dir():
+        return
+    archive = acq.archive(TRAINVAL_480P)
+    acq.extract(archive, lambda n: n.startswith("DAVIS/JPEGImages/480p/") or n == "DAVIS/ImageSets/2017/val.txt")
+
+
+# -- smoke data: 2 sequences of 10 frames and the val list ----------------------------------------------------------
+def build_smoke(root: Path, clips: Clips) -> None:
+    names = ("bike-packing", "blackswan")
+    for n, name in enumerate(names):
+        for k, image in enumerate(clips.cut("bigbuckbunny", 30 + 45 * n, 10, 240, 427, x0=0.3 * n)):
+            clips.write_image(root / "DAVIS" / "JPEGImages" / "480p" / name / f"{k:05d}.jpg", image)
+    clips.write_lines(root / "DAVIS" / "ImageSets" / "2017" / "val.txt", list(names))
+
+
+DATASET = register_dataset(Dataset(
+    "davis", ("test",), (480, 864), "raw",
+    (
+        SourceFormat("davis2017", "official DAVIS-2017-trainval-480p release (854x480 JPEG, resized here)",
+                     lambda root, split, subset: plan(root, split),
+                     lambda root: any((root / "DAVIS" / d).is_dir() for d in OFFICIAL_FOLDERS), acquirable=True),
+        SourceFormat(DMVFN_TEST, f"{DMVFN_TEST_TEXT}: DAVIS/<video>/, first 9 sorted frames",
+                     lambda root, split, subset: plan_dmvfn_test(root, split), lambda root: bool(dmvfn_test_videos(root)),
+                     native_size=True),
+    ),
+    {"test": (30,)},
+    "DAVIS 2017 val, first 9 frames of 30 sequences, resized 854x480 -> 864x480 (multiple of 16)",
+    protocols=(
+        EvalProtocol("davis", "davis", 480, 864, (2, 3), (4, 5, 6, 7, 8),
+                     description="DAVIS17-Val, first 9 frames, 2,3 -> 4..8 (the paper reports t+1 and t+3); "
+                     "854x480 resized to 864x480, a multiple of 16 and the size the paper's GFLOPs match"),
+    ),
+    acquire=acquire,
+    smoke=SmokeData((176, 320), build_smoke),
+))

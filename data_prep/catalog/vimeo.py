@@ -1,9 +1,7 @@
-"""Vimeo-90K: triplets (train/test) and the septuplet test set split into Fast / Medium / Slow.
+"""Vimeo-90K triplets (train/test) at their native 256x448; protocol ``vimeo`` (im1, im2 -> im3).
 
 Triplets: ``<root>/vimeo_triplet/sequences/<nnnnn>/<nnnn>/im{1,2,3}.png`` with ``tri_trainlist.txt`` and
-``tri_testlist.txt`` beside ``sequences``. Septuplets: ``<root>/vimeo_septuplet/sequences/.../im{1..7}.png``
-(``vimeo_test_clean`` is accepted as the folder name) with the motion lists ``<root>/meta_info/
-{fast,medium,slow}_testset.txt`` of Zooming Slow-Mo (ids such as ``00001/0625``).
+``tri_testlist.txt`` beside ``sequences``. The septuplet test set is :mod:`data_prep.catalog.vimeo_septuplet`.
 
 Second triplet format, ``vimeo_interp_test`` (test split only): ``<root>/vimeo_interp_test/target/<nnnnn>/<nnnn>/``
 as read by the official test loader. The distributed copy is read with im1, im2, im3 in each target clip; the
@@ -16,13 +14,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
+from data_prep.download import RemoteFile
 from data_prep.errors import LayoutError, MissingInputError
-from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, read_list, require_dir
+from data_prep.layout import SequenceSource, SplitPlan, WindowSpec, read_list, require_dir
+from data_prep.registry import Dataset, EvalProtocol, SmokeData, SourceFormat, register_dataset
+
+if TYPE_CHECKING:
+    from data_prep.acquire import Acquirer
+    from data_prep.smoke import Clips
 
 _CLIP_ID = re.compile(r"^\d{5}/\d{4}$")
 TRIPLET_LISTS = {"train": "tri_trainlist.txt", "test": "tri_testlist.txt"}
-MOTION_SUBSETS = ("fast", "medium", "slow")
-SEPTUPLET_DIRS = ("vimeo_septuplet", "vimeo_test_clean")
 
 
 def clip_ids(list_path: Path, what: str) -> list[str]:
@@ -35,7 +39,7 @@ def clip_ids(list_path: Path, what: str) -> list[str]:
     return ids
 
 
-def _clip(sequences_dir: Path, clip: str, count: int) -> SequenceSource:
+def clip_source(sequences_dir: Path, clip: str, count: int) -> SequenceSource:
     folder = sequences_dir / clip
     frames = tuple(folder / f"im{k}.png" for k in range(1, count + 1))
     for frame in frames:
@@ -48,36 +52,9 @@ def plan_triplets(root: Path, split: str) -> SplitPlan:
     base = require_dir(root / "vimeo_triplet", "Vimeo-90K triplets (extract vimeo_triplet.zip)")
     list_path = base / TRIPLET_LISTS[split]
     sequences_dir = require_dir(base / "sequences", "Vimeo-90K triplet frames")
-    sequences = [_clip(sequences_dir, c, 3) for c in clip_ids(list_path, f"Vimeo-90K {split} triplet list")]
+    sequences = [clip_source(sequences_dir, c, 3) for c in clip_ids(list_path, f"Vimeo-90K {split} triplet list")]
     windows = [WindowSpec(s.name, s.name, 0, 3) for s in sequences]
     return SplitPlan(split, sequences, windows, lists={TRIPLET_LISTS[split]: list_path})
-
-
-def septuplet_dir(root: Path) -> Path:
-    for name in SEPTUPLET_DIRS:
-        if (root / name / "sequences").is_dir():
-            return root / name / "sequences"
-    raise MissingInputError(
-        f"no Vimeo-90K septuplets under {root}: extract vimeo_test_clean.zip (or vimeo_septuplet.zip) there "
-        f"so that {root}/vimeo_septuplet/sequences/<nnnnn>/<nnnn>/im1..im7.png exist"
-    )
-
-
-def plan_septuplets(root: Path, split: str = "test") -> SplitPlan:
-    if split != "test":
-        raise LayoutError("the Vimeo-90K septuplets are used for evaluation only (split 'test')")
-    sequences_dir = septuplet_dir(root)
-    sequences: dict[str, SequenceSource] = {}
-    windows, lists = [], {}
-    for subset in MOTION_SUBSETS:
-        list_path = root / "meta_info" / f"{subset}_testset.txt"
-        lists[list_path.name] = list_path
-        for clip in clip_ids(list_path, f"Vimeo-{subset.capitalize()} list"):
-            source = sequences.setdefault(clip, _clip(sequences_dir, clip, 7))
-            windows.append(WindowSpec(source.name, source.name, 0, 7, subset))
-    if len({w.window_id for w in windows}) != len(windows):
-        raise LayoutError(f"{root / 'meta_info'}: a clip id appears in more than one motion list")
-    return SplitPlan(split, list(sequences.values()), windows, lists=lists)
 
 
 INTERP_TEST = "vimeo_interp_test"
@@ -105,3 +82,44 @@ def plan_interp_test(root: Path, split: str = "test") -> SplitPlan:
         raise LayoutError(f"{base}: no clip folders <nnnnn>/<nnnn>")
     windows = [WindowSpec(s.name, s.name, 0, 3) for s in sequences]
     return SplitPlan(split, sequences, windows)
+
+
+# -- acquisition ----------------------------------------------------------------------------------------------------
+TRIPLET_ZIP = RemoteFile("vimeo_triplet.zip", "http://data.csail.mit.edu/tofu/dataset/vimeo_triplet.zip")
+
+
+def acquire(acq: Acquirer) -> None:
+    if (acq.root / "vimeo_triplet" / "sequences").is_dir():
+        return
+    acq.extract(acq.archive(TRIPLET_ZIP))
+
+
+# -- smoke data: 4 train + 3 test triplets --------------------------------------------------------------------------
+def build_smoke(root: Path, clips: Clips) -> None:
+    lists = {"train": ["00001/0001", "00001/0002", "00002/0001", "00003/0007"], "test": ["00004/0001", "00004/0002", "00005/0003"]}
+    for n, clip in enumerate(lists["train"] + lists["test"]):
+        for k, image in enumerate(clips.cut("bikes", 7 + 23 * n, 3, 256, 448, step=2, x0=0.15 * (n % 5))):
+            clips.write_image(root / "vimeo_triplet" / "sequences" / clip / f"im{k + 1}.png", image)
+    for split, ids in lists.items():
+        clips.write_lines(root / "vimeo_triplet" / f"tri_{split}list.txt", ids)
+
+
+DATASET = register_dataset(Dataset(
+    "vimeo", ("train", "test"), (256, 448), "raw",
+    (
+        SourceFormat("vimeo_triplet", "official vimeo_triplet.zip with tri_trainlist / tri_testlist",
+                     lambda root, split, subset: plan_triplets(root, split), lambda root: (root / "vimeo_triplet").is_dir(),
+                     acquirable=True),
+        SourceFormat(INTERP_TEST, "vimeo_interp_test/target/<seq>/<clip>/ (the official test loader's input; "
+                     "the authors' copy or TOFlow's vimeo_interp_test.zip)",
+                     lambda root, split, subset: plan_interp_test(root, split),
+                     lambda root: (root / INTERP_TEST / "target").is_dir(), ("test",), native_size=True),
+    ),
+    {"train": (51312, 51313), "test": (3782,)},
+    "Vimeo-90K triplets (tri_trainlist / tri_testlist) at native 256x448",
+    protocols=(
+        EvalProtocol("vimeo", "vimeo", 256, 448, (0, 1), (2,), description="Vimeo-90K test triplets (3,782): im1, im2 -> im3"),
+    ),
+    acquire=acquire,
+    smoke=SmokeData((176, 320), build_smoke),
+))

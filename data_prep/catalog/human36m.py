@@ -1,4 +1,5 @@
-"""Human3.6M in the STRPM setting: 8 frames (4 context + 4 targets), every 5th frame of the released images.
+"""Human3.6M in the STRPM setting: 8 frames (4 context + 4 targets), every 5th frame of the released images;
+protocol ``human36m``.
 
 Raw layout (placed by the user, who holds a Human3.6M licence): frames named
 ``<S>_<Action>.<camera>_<frame:06d>.jpg`` in ``<root>/images/`` (or ``<root>/<S>/images/`` or ``<root>/<S>/``)
@@ -16,8 +17,16 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+from typing import TYPE_CHECKING
+
+from data_prep.download import RemoteFile, download
 from data_prep.errors import LayoutError, MissingInputError
-from data_prep.layouts.base import SequenceSource, SplitPlan, WindowSpec, read_list
+from data_prep.layout import SequenceSource, SplitPlan, WindowSpec, read_list
+from data_prep.registry import Dataset, EvalProtocol, SmokeData, SourceFormat, register_dataset
+
+if TYPE_CHECKING:
+    from data_prep.acquire import Acquirer
+    from data_prep.smoke import Clips
 
 WINDOW = 8
 FRAME_STEP = 5
@@ -100,3 +109,65 @@ def plan(root: Path, split: str) -> SplitPlan:
         seen.add(window_id)
         windows.append(WindowSpec(window_id, name, position[name][begin], WINDOW))
     return SplitPlan(split, sequences, windows, lists={f"{split}.txt": list_path}, list_formats={f"{split}.txt": fmt})
+
+
+# -- acquisition: licence-walled frames are placed by the user; STRPM's test list is fetched ------------------------
+TEST_LIST = RemoteFile(
+    "test.txt",
+    "https://raw.githubusercontent.com/ZhengChang467/STRPM/57a5f0cae48d3f5da6d540f6b6d221e1a2946a96/datasets/human3.6m/test.txt",
+    None, "f643530cf180035e0a4da7b236c756b1350987512640184aa1520abcafe9adf7",
+)
+#: accepted sha256s of the lists for full preparations: STRPM's and OpenSTL's test list, OpenSTL's train list
+#: (STRPM's is unknown)
+PINNED_LISTS = {
+    "test.txt": frozenset({TEST_LIST.sha256, "9b840384aa589f8d8c25867e850403bdaea8c7d0f98d72d37e8ec306efe4ec38"}),
+    "train.txt": frozenset({"40bcdf3d1ab76c6cea7428524ab6ae59ab90717e0dfba6be7e0697c6db8410bb"}),
+}
+
+
+def acquire(acq: Acquirer) -> None:
+    test_list = acq.root / "test.txt"
+    if not test_list.exists() and acq.allow_download:
+        download(TEST_LIST, test_list)
+    missing = [p for p in (acq.root / "train.txt", test_list) if not p.is_file()]
+    if missing:
+        raise MissingInputError(
+            f"{missing[0]} is missing: place the STRPM/OpenSTL Human3.6M lists there (train.txt: OpenSTL "
+            f"tools/prepare_data/meta/human/train.txt; test.txt: {TEST_LIST.url})."
+        )
+    if not any(acq.root.glob("images/*.jpg")) and not any(acq.root.glob("S*/images/*.jpg")) and not any(acq.root.glob("S*/*.jpg")):
+        raise MissingInputError(
+            "Human3.6M frames are missing. They need your own Human3.6M licence (http://vision.imar.ro/human3.6m/); "
+            f"place the frames named <S>_<Action>.<camera>_<frame:06d>.jpg (every 5th frame, as released for "
+            f"STRPM/OpenSTL) in {acq.root / 'images'}/ (or {acq.root}/<S>/images/)."
+        )
+
+
+# -- smoke data: 2 videos, OpenSTL's train list format and STRPM's test list format ---------------------------------
+def build_smoke(root: Path, clips: Clips) -> None:
+    videos = ("S1_Directions.54138969_", "S1_Walking.55011271_")
+    for n, prefix in enumerate(videos):
+        for k, image in enumerate(clips.cut("carphone_pristine", 5 + 40 * n, 14, 250, 250, x0=0.5)):
+            clips.write_image(root / "images" / f"{prefix}{1 + 5 * k:06d}.jpg", image)
+    # as users hold them: OpenSTL's train list (3 fields, paths under images/) and STRPM's test list (4 fields)
+    clips.write_lines(root / "train.txt", [f"images/{videos[0]},1,71", f"images/{videos[1]},11,81"])
+    clips.write_lines(root / "test.txt", [f"E:/datasets/human3.6m/S1/,{videos[0]},26,96", f"E:/datasets/human3.6m/S1/,{videos[1]},1,71"])
+
+
+DATASET = register_dataset(Dataset(
+    "human36m", ("train", "test"), (1024, 1024), "encoded",
+    (
+        SourceFormat("h36m_frames", "every-5th-frame JPEGs as released for STRPM/OpenSTL, with STRPM (4-field) "
+                     "or OpenSTL (3-field) lists; never resized without --size",
+                     lambda root, split, subset: plan(root, split), lambda root: True, acquirable=True, native_size=True),
+    ),
+    {"train": (73404,), "test": (8582,)},
+    "Human3.6M, STRPM lists, 8 frames at step 5, 1024x1024 (PNG: raw would need ~3 MB per frame)",
+    protocols=(
+        EvalProtocol("human36m", "human36m", 1024, 1024, (0, 1, 2, 3), (4, 5, 6, 7),
+                     description="Human3.6M (STRPM): 4 -> 4 frames at 1024x1024; two-frame methods use frames 2,3"),
+    ),
+    acquire=acquire,
+    smoke=SmokeData((176, 176), build_smoke),
+    pinned_lists=PINNED_LISTS,
+))

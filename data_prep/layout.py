@@ -1,4 +1,5 @@
-"""What a dataset layout parser produces: the sequences to store and the windows over them."""
+"""What a dataset's layout parser produces (the sequences to store and the windows over them), and the helpers the
+parsers of ``data_prep.catalog`` share: list reading, frame numbering checks, sliding windows, numbered clip folders."""
 
 from __future__ import annotations
 
@@ -123,6 +124,9 @@ def sliding_windows(sequence: SequenceSource, length: int, stride: int = 1, subs
 
 
 # -- the test splits distributed with the official code: <root>/<dir>/<n>/ folders of numbered frames ----------
+#: the source format of those splits (Cityscapes, KITTI, DAVIS), and how formats describe them
+DMVFN_TEST = "dmvfn_test"
+DMVFN_TEST_TEXT = "the test split distributed with the official DMVFN code (its README links it)"
 _NUMBERED = re.compile(r"^\d+$")
 
 

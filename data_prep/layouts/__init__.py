@@ -1,1 +1,0 @@
-"""Parsers of each dataset's raw on-disk layout (after acquisition) into sequences and windows."""
