@@ -169,7 +169,7 @@ def test_a_bad_spec_file_is_named(tmp_path, capsys, case):
 @pytest.fixture(scope="module")
 def small_kitti(tmp_path_factory) -> Path:
     """A prepared KITTI training tree of 40x56 frames (smaller than every default crop)."""
-    from data_prep.layouts import kitti
+    from data_prep.catalog import kitti
     from data_prep.preprocess import prepare
     from tests.data_fixtures import kitti_drive, video
 

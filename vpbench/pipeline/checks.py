@@ -23,38 +23,26 @@ METHOD_CHECK_FAILED = 3
 
 
 def check_protocols(config: Mapping[str, Any], experiments: ExperimentSet) -> None:
-    """Configured protocols exist in data_prep, agree with the registered ones, and fit the metrics they score."""
+    """The protocols the plan evaluates agree with the registered ones (``data_prep.registry``) and fit the metrics."""
     from data_prep.protocols import PROTOCOLS
     from data_prep.registry import protocol_config_errors
     from vpbench.evaluation.metric_records import METRICS
 
-    used = {p for exp in experiments.by_id.values() for p in exp.protocols}
-    for name in sorted(used):
-        protocol = config["protocols"][name]
-        known = PROTOCOLS.get(name)
-        if known is None:
-            raise ConfigError(f"protocols.{name}: no evaluation protocol of that name; known: {', '.join(sorted(PROTOCOLS))}")
-        if protocol["dataset"] != known.dataset:
-            raise ConfigError(
-                f"protocols.{name}.dataset: protocol {name!r} reads windows of dataset {known.dataset!r}, "
-                f"not {protocol['dataset']!r}"
-            )
-        prepared = (config["datasets"].get(protocol["dataset"]) or {}).get("size")
-        if prepared and protocol.get("size") and parse_size(prepared) != parse_size(protocol["size"]):
-            raise ConfigError(
-                f"protocols.{name}.size: {protocol['size']} differs from datasets.{protocol['dataset']}.size "
-                f"{prepared}, the size its frames are prepared at"
-            )
-        size = parse_size(prepared) if prepared else (known.height, known.width)
-        if not known.routing_only:  # every metric is scored
-            for metric in METRICS.values():
-                problem = metric.check_size(*size)
-                if problem:
-                    where = f"datasets.{protocol['dataset']}.size" if prepared else f"protocols.{name}"
-                    raise ConfigError(f"{where} (protocol {name}): {problem}")
-    errors = protocol_config_errors({**config, "protocols": {p: config["protocols"][p] for p in sorted(used)}})
+    used = sorted({p for exp in experiments.by_id.values() for p in exp.protocols})
+    errors = protocol_config_errors({**config, "protocols": {name: config["protocols"][name] for name in used}})
     if errors:
         raise ConfigError(errors[0])
+    for name in used:
+        known = PROTOCOLS[name]
+        if known.routing_only:
+            continue  # usage rates only: no frame is scored
+        prepared = (config["datasets"].get(known.dataset) or {}).get("size")
+        size = parse_size(prepared) if prepared else (known.height, known.width)
+        for metric in METRICS.values():
+            problem = metric.check_size(*size)
+            if problem:
+                where = f"datasets.{known.dataset}.size" if prepared else f"protocols.{name}"
+                raise ConfigError(f"{where} (protocol {name}): {problem}")
 
 
 def check_specs_and_crops(config: Mapping[str, Any], experiments: ExperimentSet, spec_of: Any) -> None:
