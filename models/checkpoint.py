@@ -15,12 +15,17 @@ import torch
 from torch import Tensor
 
 from models.dmvfn import DMVFN
+from vpbench.utils import atomic_path
 
 DDP_PREFIX = "module."
 
 
 class CheckpointError(RuntimeError):
-    """A weights file does not fit the model it is loaded into."""
+    """A checkpoint or weights file is missing, unreadable, not in a known format, or does not fit its model.
+
+    The one class for both formats: the released DMVFN files read here and the ``vpbench train`` checkpoints
+    (``vpbench.training.checkpoints`` raises it too).
+    """
 
 
 def read_state_dict(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Tensor]:
@@ -78,9 +83,7 @@ def load_official_checkpoint(path: str | Path, map_location: str | torch.device 
 def save_official_format(model: DMVFN, path: str | Path, ddp_prefix: bool = True) -> Path:
     """Write ``model``'s weights exactly as the authors' files are laid out (``module.`` keys by default)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {(DDP_PREFIX + k if ddp_prefix else k): v.detach().cpu() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".part")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
     return path

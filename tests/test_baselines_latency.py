@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -52,8 +51,9 @@ def test_real_frames_are_two_video_frames_at_the_requested_size() -> None:
     assert not torch.equal(context[:, 0], context[:, 1])
 
 
-def test_bad_arguments_are_named() -> None:
-    with pytest.raises(argparse.ArgumentTypeError, match="HxW"):
-        bench_latency.parse_size("720p")
+def test_bad_arguments_are_named(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        bench_latency.main(["--size", "720p"])
+    assert exit_info.value.code == 2 and "HEIGHTxWIDTH" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown case 'pwc'"):
         bench_latency.build_cases(["pwc"], torch.device("cpu"), None)

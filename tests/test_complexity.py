@@ -9,7 +9,8 @@ import pytest
 
 from models import DMVFN
 from vpbench.cli import main
-from vpbench.evaluation.complexity import analyse, parse_size
+from vpbench.evaluation.complexity import analyse
+from vpbench.utils import parse_size  # the one size parser; `vpbench complexity --size` reads it
 
 # Paper Tables 1-2, "DMVFN (w/o r)" GFLOPs, and the resolution each was counted at (H, W).
 PAPER_WITHOUT_ROUTING = {(512, 1024): 24.51, (256, 832): 9.96, (480, 864): 19.39, (256, 448): 5.36}

@@ -15,7 +15,6 @@ extract the member from the cached archive, check its own sha256 and fail with a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from vpbench.utils import atomic_path, sha256_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,14 +84,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("VPBENCH_CACHE", REPO_ROOT / ".cache" / "vpbench"))
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _archive_path(archive: PinnedArchive) -> Path:
     return cache_dir() / "archives" / archive.filename
 
@@ -137,12 +130,10 @@ def _extract_member(archive: PinnedArchive, member: str, sha256: str) -> Path:
             if handle is None:
                 raise AssetError(f"{member} is not a regular file in {src}")
             data = handle.read()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise AssetError(f"{member} in {src} does not match its pinned sha256 {sha256}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:  # checked before it takes the member's name
+        tmp.write_bytes(data)
+        if sha256_file(tmp) != sha256:
+            raise AssetError(f"{member} in {src} does not match its pinned sha256 {sha256}")
     return out
 
 

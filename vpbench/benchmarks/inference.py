@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import statistics
@@ -31,8 +30,7 @@ import torch
 
 from models import DMVFN
 from vpbench.benchmarks.reference import ReferenceDMVFN
-from vpbench.evaluation.complexity import parse_size
-from vpbench.reporting.tables import atomic_write
+from vpbench.utils import atomic_write_json, parse_size
 
 TOLERANCE = 1e-4
 QUICK_SIZES = ["64x96"]
@@ -253,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     report = run(args.sizes, devices, args.warmup, args.repeats, not args.no_variants, args.threads)
     report["settings"]["quick"] = args.quick
-    atomic_write(args.out, json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0 if report["agreement_passed"] else 1
 

@@ -23,7 +23,6 @@ Cases:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -37,6 +36,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from vpbench.utils import atomic_write_json, size_argument
 
 #: the paper's §4.2 measurement (RTX 2080Ti, 720p, per predicted frame)
 PAPER_LATENCY = {"device": "NVIDIA TITAN 2080Ti (as printed in the paper)", "dvf_s": 0.130, "dmvfn_s": 0.023}
@@ -66,16 +67,6 @@ class Case:
             out["mean_active_blocks"] = statistics.fmean(self.active_counts)
             out["active_blocks_per_run"] = self.active_counts
         return out
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"size must be HxW, e.g. 720x1280; got {text!r}") from err
-    if height < 1 or width < 1:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return height, width
 
 
 def real_context(height: int, width: int) -> Tensor:
@@ -192,22 +183,12 @@ def ratios(summaries: dict[str, dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-def write_json_atomically(payload: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vpbench.benchmarks.latency", description="Time per predicted frame of DVF and DMVFN (paper §4.2)."
     )
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ... (default cpu)")
-    parser.add_argument("--size", type=parse_size, default=(720, 1280), help="frame size HxW (default 720x1280)")
+    parser.add_argument("--size", type=size_argument, default=(720, 1280), help="frame size HxW (default 720x1280)")
     parser.add_argument("--repeats", type=int, default=10, help="timed rounds after warm-up (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs of every case first (default 2)")
     parser.add_argument("--cases", default=",".join(ALL_CASES), help=f"comma-separated subset of {','.join(ALL_CASES)}")
@@ -261,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in payload["ratios"].items():
         print(f"{name}: {value:.2f}x (paper, 2080Ti: DVF / DMVFN = {payload['paper']['ratio']:.2f}x)")
     if args.out is not None:
-        write_json_atomically(payload, args.out)
+        atomic_write_json(args.out, payload)
         print(f"wrote {args.out}")
     return 0
 

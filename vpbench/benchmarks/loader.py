@@ -22,6 +22,7 @@ import torch
 
 from data_prep.datasets import TrainClips, open_prepared
 from data_prep.frames import encode_png
+from vpbench.utils import atomic_write
 
 CLIP_LENGTH = 9
 CROP = 256
@@ -106,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         f"9 PNG decodes per clip instead: {result['png_decode_clips_per_s']} clips/s; "
         f"disk per frame {result['bytes_per_frame']['prepared']:,} B (PNG {result['bytes_per_frame']['png']:,} B)"  # type: ignore[index]
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".part")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(args.out)
+    atomic_write(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")
     return 0 if result["meets_target"] else 1
 
 

@@ -23,7 +23,6 @@ losses are compared with every block on and the same weights (they must agree wi
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from vpbench.benchmarks.inference import environment, interleaved
 from vpbench.benchmarks.reference import ReferenceDMVFN, reference_loss
 from vpbench.training.losses import VGGPerceptualLoss
 from vpbench.training.recipes import RECIPES
-from vpbench.reporting.tables import atomic_write
+from vpbench.utils import atomic_write_json
 
 LOSS_TOLERANCE = 1e-4  # relative
 OFFICIAL_WEIGHT_DECAY = 1e-3
@@ -170,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:20} {row['median_step_s']:7.3f} s/step  {row['steps_per_s']:6.3f} steps/s  "
                   f"{row['clips_per_s']:6.3f} clips/s{extra}", flush=True)
     report["agreement_passed"] = all(r["loss_agreement"]["passed"] for r in report["results"])
-    atomic_write(args.out, json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0 if report["agreement_passed"] else 1
 

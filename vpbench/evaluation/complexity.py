@@ -236,13 +236,3 @@ def _default_usage(method: DMVFN) -> float:
         return method.beta  # Eq. 10 normalises the expected number of blocks to beta * n (before the min(., 1))
     return 0.5
 
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'512x1024' -> (512, 1024): height x width."""
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"size must be HEIGHTxWIDTH, e.g. 512x1024, got {text!r}") from None
-    if h <= 0 or w <= 0:
-        raise ValueError(f"size must be positive, got {text!r}")
-    return h, w

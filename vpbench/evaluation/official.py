@@ -13,14 +13,13 @@ and by sha256. No hash is published, so the first verified file's sha256 is reco
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from vpbench.assets import sha256_file
+from vpbench.utils import atomic_path, atomic_write_json, sha256_file
 
 LOCK_NAME = "sha256.lock.json"
 DEFAULT_DIR = Path("resources/weights")
@@ -71,10 +70,7 @@ def _read_lock(directory: Path) -> dict[str, str]:
 
 
 def _write_lock(directory: Path, lock: dict[str, str]) -> None:
-    path = directory / LOCK_NAME
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_json(directory / LOCK_NAME, dict(sorted(lock.items())))
 
 
 def verify(name: str, directory: Path = DEFAULT_DIR, pinned: dict[str, str] | None = None) -> Path:
@@ -112,21 +108,20 @@ def fetch(name: str, directory: Path = DEFAULT_DIR, timeout: float = 60.0) -> Pa
     target = directory / name
     if target.exists():
         return verify(name, directory)
-    part = target.with_name(target.name + ".part")
     url = _GDRIVE_URL.format(id=weights.gdrive_id)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out)
-    except (urllib.error.URLError, OSError) as err:
-        part.unlink(missing_ok=True)
-        raise OfficialWeightsError(f"could not download {name} ({err}).\n{placement_message(weights, directory)}") from err
-    if part.read_bytes()[:15].lstrip().lower().startswith((b"<!doctype", b"<html")):
-        part.unlink()
-        raise OfficialWeightsError(
-            f"Google Drive answered {name} with a web page instead of the file (quota or consent page).\n"
-            + placement_message(weights, directory)
-        )
-    os.replace(part, target)
+    with atomic_path(target) as part:  # renamed into place only once the download is complete and not a web page
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
+                shutil.copyfileobj(response, out)
+        except (urllib.error.URLError, OSError) as err:
+            raise OfficialWeightsError(
+                f"could not download {name} ({err}).\n{placement_message(weights, directory)}"
+            ) from err
+        if part.read_bytes()[:15].lstrip().lower().startswith((b"<!doctype", b"<html")):
+            raise OfficialWeightsError(
+                f"Google Drive answered {name} with a web page instead of the file (quota or consent page).\n"
+                + placement_message(weights, directory)
+            )
     try:
         return verify(name, directory)
     except OfficialWeightsError:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import inspect
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from vpbench.utils import atomic_write
 
 
 class PredictionError(RuntimeError):
@@ -52,8 +53,9 @@ def write_predictions(
 ) -> Path:
     from data_prep.datasets import EvalWindows
     from data_prep.protocols import get_protocol
-    from vpbench.evaluation.rollout import EvaluationError, frames_to_float, load_method_for_spec, rollout, seed_everything
+    from vpbench.evaluation.rollout import EvaluationError, frames_to_float, load_method_for_spec, rollout
     from vpbench.pipeline.spec import ExperimentSpec, SpecError
+    from vpbench.utils import seed_everything
 
     try:
         spec = ExperimentSpec.load(spec_path)
@@ -91,12 +93,9 @@ def write_predictions(
         arrays["flow"] = np.stack(flows).astype(np.float32)
         arrays["mask"] = np.stack(masks).astype(np.float32)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    tmp = out.with_name(f".{out.name}.part")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, out)
+    atomic_write(out, buffer.getvalue())
     return out
 
 

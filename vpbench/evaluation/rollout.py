@@ -7,10 +7,10 @@ scored against its ground-truth frame and its routing decision (``Prediction.act
 re-sampled at every step, as in the release. Rows are raw per-step values; the paper's t+3 / t+5 columns are
 *cumulative* means over t+1..t+k and are formed later by :func:`vpbench.reporting.aggregate.aggregate_scores`.
 
-Stochastic routing is evaluated once per routing seed: torch's global RNG is re-seeded before each seed's pass over
-the evaluation set, so one seed's pass is reproducible on its own (same data order, same device). Routing-only
-protocols (no target frames: the usage-rate studies of Table 4 and Figure 5) predict once and write ``routing`` rows
-with value NaN.
+Stochastic routing is evaluated once per routing seed: the global RNGs (Python's, NumPy's and torch's, by
+:func:`vpbench.utils.seed_everything`) are re-seeded before each seed's pass over the evaluation set, so one seed's
+pass is reproducible on its own (same data order, same device). Routing-only protocols (no target frames: the
+usage-rate studies of Table 4 and Figure 5) predict once and write ``routing`` rows with value NaN.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from models.base import Prediction, VideoPredictor
 from models.routing import NonFiniteRouting
 from vpbench.evaluation.metrics import METRIC_NAMES, MetricSuite
 from vpbench.evaluation.scores import ROUTING_METRIC, scores_frame
+from vpbench.utils import seed_everything
 
 
 class EvaluationError(RuntimeError):
@@ -115,11 +116,6 @@ def rollout(method: VideoPredictor, inputs: Tensor, steps: int) -> list[Predicti
         predictions.append(Prediction(frame=frame, active_blocks=predicted.active_blocks))
         context = torch.cat([context[:, 1:], frame.unsqueeze(1)], dim=1)
     return predictions
-
-
-def seed_everything(seed: int) -> None:
-    """Seed the global RNGs the methods' routing draws from (CPU and every CUDA device)."""
-    torch.manual_seed(seed)  # also seeds all CUDA devices
 
 
 def frames_to_float(frames: Tensor, clip_id: str, device: str | torch.device = "cpu") -> Tensor:

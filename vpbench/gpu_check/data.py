@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vpbench.utils import atomic_path
+
 #: smoke clips with both sides >= 224 px
 TRAINING_CLIPS = ("bigbuckbunny", "bikes")
 EVAL_DATASET = "cityscapes"
@@ -44,10 +46,8 @@ def build_training_crops(path: Path, count: int, crop: int, seed: int = 0) -> Pa
         top = int(rng.integers(0, frames.shape[1] - crop + 1))
         left = int(rng.integers(0, frames.shape[2] - crop + 1))
         crops[i] = frames[start : start + 3, top : top + crop, left : left + crop].transpose(0, 3, 1, 2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part.npy")
-    np.save(tmp, crops)
-    tmp.replace(path)
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:  # a handle: np.save would add ".npy" to a name
+        np.save(handle, crops)
     return path
 
 

@@ -12,7 +12,6 @@ that (the DDP wrapper, collective checks, gathered RNG states, checkpoints, resu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from vpbench.training.distributed import DistributedContext, init_distributed
 from vpbench.pipeline.spec import ExperimentSpec
+from vpbench.utils import atomic_write_json
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
 
-    from vpbench.reporting.tables import atomic_write
     from vpbench.training.trainer import Trainer
 
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -90,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                 "steps": outcome.steps,
                 "seconds": outcome.seconds,
             }
-            atomic_write(args.result, json.dumps(payload, indent=2) + "\n")
+            atomic_write_json(args.result, payload)
     finally:
         dist.destroy_process_group()
     return 0

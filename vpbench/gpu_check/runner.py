@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vpbench.reporting.tables import atomic_write
+from vpbench.utils import atomic_write
 
 REPORT_FORMAT = "vpbench-gpu-check-v1"
 SKIPPED_NO_CUDA = "skipped: no CUDA"

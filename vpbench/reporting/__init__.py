@@ -1,1 +1,10 @@
-"""TODO"""
+"""Reporting: the last step, from raw score files to the paper's tables and figures.
+
+Flow: data -> pipeline plan -> training -> evaluation (rollout, metrics, scores) -> **reporting** (tables, figures).
+
+* ``aggregate``: raw score rows -> the numbers tables and figures show (cumulative t+k means, block usage).
+* ``intervals``: confidence intervals for reproduced numbers and paired differences between methods.
+* ``tables``: the paper's tables, each reproduced cell beside the paper's value (Markdown, CSV, LaTeX).
+* ``figures``: the paper's figures from score, complexity and prediction files (PNG, PDF).
+* ``comparison``: a new method against each baseline: difference, interval and verdict.
+"""

@@ -13,7 +13,6 @@ sees half a checkpoint.
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -22,28 +21,19 @@ import numpy as np
 import torch
 
 from models.base import VideoPredictor
+from models.checkpoint import CheckpointError  # one class for both checkpoint formats; raised here too
 from models.registry import create_method
+from vpbench.utils import atomic_path
 
 CHECKPOINT_FORMAT = "vpbench-checkpoint-v1"
 LAST_NAME = "last.pt"
 FINAL_NAME = "final.pt"
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, unreadable or not in a known format."""
-
-
 def save_checkpoint(payload: dict[str, Any], path: str | Path) -> None:
-    """Atomically write ``payload`` (temp file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    """Write ``payload`` atomically (a temporary sibling, renamed once complete)."""
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

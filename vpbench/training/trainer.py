@@ -19,9 +19,7 @@ index), as ``TrainClips``; one that draws from the process RNG resumes bitwise o
 from __future__ import annotations
 
 import csv
-import hashlib
 import importlib
-import json
 import math
 import os
 import random
@@ -58,6 +56,7 @@ from vpbench.training.distributed import DistributedContext, any_rank, barrier, 
 from vpbench.training.losses import VGGPerceptualLoss, VGGWeights
 from vpbench.training.recipes import Recipe, default_clip_length, lr_schedule, resolve_recipe
 from vpbench.pipeline.spec import ExperimentSpec, SpecError, TrainSpec
+from vpbench.utils import atomic_path, seed_everything, sha256_json
 
 LOG_CSV_NAME = "train_log.csv"
 TENSORBOARD_DIR = "tensorboard"
@@ -248,12 +247,10 @@ class TrainingLog:
             self.csv_path.unlink()
             return
         self.columns = header
-        tmp = self.csv_path.with_suffix(".csv.tmp")
-        with tmp.open("w", newline="") as handle:
+        with atomic_path(self.csv_path) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=header)
             writer.writeheader()
             writer.writerows(row for row in rows if int(row["step"]) <= step)
-        os.replace(tmp, self.csv_path)
 
     def write(self, record: dict[str, float]) -> None:
         if not self.enabled:
@@ -299,12 +296,6 @@ class RunningMeans:
 # The loop
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def spec_changes(saved: dict[str, Any], spec: ExperimentSpec) -> list[str]:
     """The keys that differ between a checkpoint's spec and ``spec`` and change what training produces."""
     current = spec.to_dict()
@@ -319,9 +310,8 @@ def spec_changes(saved: dict[str, Any], spec: ExperimentSpec) -> list[str]:
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
-    """A short, stable name for a spec (sha256 of its canonical JSON)."""
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    """A short, stable name for a spec (the first 12 hex digits of the sha256 of its canonical JSON)."""
+    return sha256_json(spec)[:12]
 
 
 def _check_resumable(checkpoint: dict[str, Any], spec: ExperimentSpec, path: Path) -> None:
