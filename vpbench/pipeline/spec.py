@@ -100,11 +100,9 @@ class ExperimentSpec:
         return asdict(self)
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
-        tmp.replace(path)
+        from vpbench.utils import atomic_write_json
+
+        atomic_write_json(path, self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "spec") -> ExperimentSpec:
