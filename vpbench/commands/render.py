@@ -116,26 +116,35 @@ def run_plan(args: argparse.Namespace) -> int:
 def run_render(args: argparse.Namespace) -> int:
     if args.target == "predictions":
         return run_predictions(args)
-    from vpbench.reporting.figures import render_compare_steps, render_figure
-    from vpbench.pipeline.plan import ConfigError
-    from vpbench.reporting.tables import render_table
+    from vpbench.pipeline.plan import ConfigError, Plan
 
     # Errors rise to vpbench.cli.main: a config error exits 2, a missing or malformed score file 1.
-    plan = _plan(args)
+    # Rendering reads score files only, so the plan skips its method and MS-SSIM checks (they import torch; the
+    # evaluation jobs that wrote the scores ran them), and the renderers are imported per target (a table job
+    # does not pay for matplotlib).
+    plan = Plan.from_files(args.config, overrides=args.override, check_methods=False)
     targets = list(plan.tables) + list(plan.figures) if args.target == "all" else [args.target]
     for target in targets:
         if target == "compare":
+            from vpbench.reporting.tables import render_table
+
             out = args.out_dir or Path(plan.reports) / "compare"
             written = render_table(plan.compare_plan(), out)
         elif target == "compare-steps":
+            from vpbench.reporting.figures import render_compare_steps
+
             if not args.protocol:
                 raise ConfigError("render compare-steps needs --protocol <name>")
             out = args.out_dir or Path(plan.reports) / "compare"
             written = render_compare_steps(plan.compare_plan(), args.protocol, out)
         elif target in plan.tables:
+            from vpbench.reporting.tables import render_table
+
             out = args.out_dir or Path(plan.reports) / "tables"
             written = render_table(plan.table_plan(target), out)
         elif target in plan.figures:
+            from vpbench.reporting.figures import render_figure
+
             out = args.out_dir or Path(plan.reports) / "figures"
             written = render_figure(plan.figure_plan(target), out)
         else:
