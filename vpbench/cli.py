@@ -1,7 +1,10 @@
 """The ``vpbench`` command line (also ``python -m vpbench``).
 
 Each sub-command lives in its own module with a ``register(subparsers)`` function; this file only collects
-them, so each area of the harness keeps its commands beside its code.
+them, so each area of the harness keeps its commands beside its code. Every workflow job starts this process, so
+building the parser imports nothing heavy: a ``register`` only builds argparse (its ``type=``/``choices=`` facts
+come from torch-free modules) and a command's ``run`` imports torch, pandas and the engine when it is called
+(tests/test_cli_startup.py).
 
 Errors: a command lets its errors rise, and :func:`main` prints each as one line, ``vpbench <command>: error:
 <message>``, without a traceback (``--debug`` or ``VPBENCH_DEBUG=1`` print it). Exit codes: 0 success, 1 a failure
@@ -25,7 +28,6 @@ USER_ERRORS = frozenset({
     "vpbench.cli.CommandLineError",
     "vpbench.pipeline.config.ConfigError",
     "vpbench.pipeline.spec.SpecError",
-    "vpbench.training.checkpoints.CheckpointError",
     "vpbench.evaluation.rollout.EvaluationError",
     "vpbench.evaluation.metrics.MetricInputError",
     "vpbench.training.losses.PerceptualWeightsMissing",
@@ -45,6 +47,8 @@ FAILURES = frozenset({
     "vpbench.reporting.figures.FigureError",
     "vpbench.reporting.aggregate.AggregationError",
     "vpbench.evaluation.predictions.PredictionError",
+    "vpbench.reporting.intervals.IntervalError",
+    "vpbench.reporting.comparison.ComparisonError",
 })
 
 

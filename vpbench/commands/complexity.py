@@ -1,16 +1,18 @@
-"""``vpbench complexity <method> --size HxW [--json out.json]``: parameters and GFLOPs under written conventions."""
+"""``vpbench complexity <method> --size HxW [--json out.json]``: parameters and GFLOPs under written conventions.
+
+The method and the counters (torch, fvcore, ptflops) are imported when the command runs, not when the parser is
+built, so that ``vpbench --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from models.registry import create_method
 from vpbench.cli import CommandLineError
-from vpbench.evaluation.complexity import analyse, parse_size
+from vpbench.utils import atomic_write, size_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("method", help="registered method name (dmvfn, dvf, prednet, copy_last, ...) or module:factory")
-    p.add_argument("--size", required=True, action="append", help="HEIGHTxWIDTH, e.g. 512x1024 (repeatable)")
+    p.add_argument("--size", required=True, action="append", type=size_argument,
+                   help="HEIGHTxWIDTH, e.g. 512x1024 (repeatable)")
     p.add_argument("--options", default="{}", help="method options as JSON, e.g. '{\"routing\": \"none\"}'")
     p.add_argument("--usage", help="per-block usage rates, comma-separated (default: beta for STEBS)")
     p.add_argument("--usage-from", type=Path, help="score parquet(s) directory or file to take usage rates from")
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         options: dict[str, Any] = json.loads(args.options)
     except json.JSONDecodeError as err:
         raise CommandLineError(f"--options is not valid JSON: {err}") from None
-    from models.registry import check_method
+    from models.registry import check_method, create_method
+    from vpbench.evaluation.complexity import analyse
 
     check_method(args.method, options)  # a bad name or option: one line, exit 2
     method = create_method(args.method, **options)
@@ -62,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.usage_from:
         usage, source = _usage_from_scores(args.usage_from)
     reports = []
-    for size in args.size:
-        h, w = parse_size(size)
+    for h, w in args.size:
         report = analyse(method, h, w, args.method, options, usage, source, with_ptflops=not args.no_ptflops)
         reports.append(report.to_dict())
         print(f"{args.method} at {h}x{w}: {report.params:,} parameters ({report.params_routing:,} in the routing head)")
@@ -76,8 +79,5 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(value, float):
                 print(f"  ptflops {key:<26} {value:10.3f} GMACs")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_name(args.json.name + ".part")
-        tmp.write_text(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
-        os.replace(tmp, args.json)
+        atomic_write(args.json, json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     return 0

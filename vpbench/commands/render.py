@@ -54,26 +54,33 @@ def _plan(args: argparse.Namespace):
 def run_render(args: argparse.Namespace) -> int:
     if args.target == "predictions":
         return run_predictions(args)
-    from vpbench.reporting.figures import render_compare_steps, render_figure
     from vpbench.pipeline.config import ConfigError
-    from vpbench.reporting.tables import render_table
 
     # Errors rise to vpbench.cli.main: a config error exits 2, a missing or malformed score file 1.
+    # The renderers are imported per target (a table job does not pay for matplotlib).
     plan = _plan(args)
     targets = list(plan.tables) + list(plan.figures) if args.target == "all" else [args.target]
     for target in targets:
         if target == "compare":
+            from vpbench.reporting.tables import render_table
+
             out = args.out_dir or Path(plan.reports) / "compare"
             written = render_table(plan.compare_plan(), out)
         elif target == "compare-steps":
+            from vpbench.reporting.figures import render_compare_steps
+
             if not args.protocol:
                 raise ConfigError("render compare-steps needs --protocol <name>")
             out = args.out_dir or Path(plan.reports) / "compare"
             written = render_compare_steps(plan.compare_plan(), args.protocol, out)
         elif target in plan.tables:
+            from vpbench.reporting.tables import render_table
+
             out = args.out_dir or Path(plan.reports) / "tables"
             written = render_table(plan.table_plan(target), out)
         elif target in plan.figures:
+            from vpbench.reporting.figures import render_figure
+
             out = args.out_dir or Path(plan.reports) / "figures"
             written = render_figure(plan.figure_plan(target), out)
         else:

@@ -1,7 +1,7 @@
 """``vpbench train --spec <spec.json> --out <dir> [--resume] [--device cpu|cuda]``.
 
 Multi-GPU: ``torchrun --nproc_per_node=N -m vpbench train ...`` (each process joins via env://; the spec's
-global batch is split over the processes).
+global batch is split over the processes). The trainer (torch) is imported when the command runs.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import argparse
 import os
 import sys
 
-from vpbench.pipeline.spec import ExperimentSpec
-
-EXIT_USER_ERROR = 2
+from vpbench.cli import EXIT_USER_ERROR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Errors rise to ``vpbench.cli.main``: one line, exit 2 for a bad spec/checkpoint/data, 1 for a diverged run."""
+    from vpbench.pipeline.spec import ExperimentSpec
     from vpbench.training.trainer import AlreadyTrained, train
 
     spec = ExperimentSpec.load(args.spec)

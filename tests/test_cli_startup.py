@@ -1,0 +1,84 @@
+"""The CLI's parser is built without the heavy modules: every workflow job starts a ``vpbench`` process, and
+``--help`` or a usage error must not wait for torch. Each check runs in a fresh interpreter, since this test
+process has long imported everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("torch", "numpy", "pandas", "scipy", "matplotlib")
+
+# Prints {"heavy": [...], ...} after the snippet ran; the snippet may add entries to `report`.
+_HARNESS = """
+import contextlib, io, json, sys
+report = {{}}
+{snippet}
+report["heavy"] = sorted(name for name in {heavy!r} if name in sys.modules)
+print(json.dumps(report))
+"""
+
+
+def _fresh(snippet: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    result = subprocess.run([sys.executable, "-c", _HARNESS.format(snippet=snippet, heavy=HEAVY)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_building_the_parser_imports_no_heavy_module() -> None:
+    report = _fresh(
+        "import vpbench.cli\n"
+        "parser = vpbench.cli.build_parser()\n"
+        "report['commands'] = sorted(parser._subparsers._group_actions[0].choices)\n"
+    )
+    assert report["heavy"] == []
+    assert {"complexity", "train", "evaluate", "render", "official-weights", "prepare"} <= set(report["commands"])
+
+
+def test_data_prep_registers_its_commands_without_heavy_modules() -> None:
+    report = _fresh(
+        "import argparse, data_prep.cli\n"
+        "parser = argparse.ArgumentParser()\n"
+        "data_prep.cli.register(parser.add_subparsers())\n"
+        "report['commands'] = sorted(parser._subparsers._group_actions[0].choices)\n"
+    )
+    assert report["heavy"] == []
+    assert report["commands"] == ["prepare", "smoke-data"]
+
+
+def test_every_command_help_imports_no_heavy_module() -> None:
+    report = _fresh(
+        "import vpbench.cli\n"
+        "commands = sorted(vpbench.cli.build_parser()._subparsers._group_actions[0].choices)\n"
+        "report['exits'] = {}\n"
+        "for command in commands:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "        try:\n"
+        "            vpbench.cli.main([command, '--help'])\n"
+        "        except SystemExit as stop:\n"
+        "            report['exits'][command] = [stop.code, 'usage:' in out.getvalue()]\n"
+    )
+    assert report["heavy"] == []
+    assert len(report["exits"]) >= 6
+    assert all(code == 0 and usage for code, usage in report["exits"].values()), report["exits"]
+
+
+def test_a_bad_size_is_a_usage_error_before_any_heavy_import() -> None:
+    report = _fresh(
+        "import vpbench.cli\n"
+        "with contextlib.redirect_stderr(io.StringIO()) as err:\n"
+        "    try:\n"
+        "        vpbench.cli.main(['complexity', 'dmvfn', '--size', '512*1024'])\n"
+        "    except SystemExit as stop:\n"
+        "        report['code'] = stop.code\n"
+        "report['stderr'] = err.getvalue()\n"
+    )
+    assert report["heavy"] == []
+    assert report["code"] == 2
+    assert "size must be HEIGHTxWIDTH" in report["stderr"] and "512*1024" in report["stderr"]
