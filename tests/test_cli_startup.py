@@ -82,3 +82,17 @@ def test_a_bad_size_is_a_usage_error_before_any_heavy_import() -> None:
     assert report["heavy"] == []
     assert report["code"] == 2
     assert "size must be HEIGHTxWIDTH" in report["stderr"] and "512*1024" in report["stderr"]
+
+
+def test_every_classified_error_name_is_an_exception_class() -> None:
+    """The CLI classifies errors by class name (so that it imports nothing); a moved class must not go unnoticed."""
+    import builtins
+    import importlib
+
+    from vpbench.cli import FAILURES, USER_ERRORS
+
+    for name in sorted(USER_ERRORS | FAILURES):
+        module, _, qualname = name.rpartition(".")
+        owner = builtins if module == "builtins" else importlib.import_module(module)
+        cls = getattr(owner, qualname, None)
+        assert isinstance(cls, type) and issubclass(cls, BaseException), name
