@@ -202,6 +202,10 @@ def test_ms_ssim_size_limit_is_explained():
     suite.check_size(161, 161)
     with pytest.raises(MetricInputError, match="ssim: images of 8x32"):
         metrics.ssim(torch.rand(1, 3, 8, 32), torch.rand(1, 3, 8, 32))  # pytorch-msssim would skip smoothing silently
+    # a smaller window (small-crop checks only) moves the limit with it: (3 - 1) * 16 = 32
+    assert metrics.ms_ssim(small[..., :33, :33], small[..., :33, :33], win_size=3).item() == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(MetricInputError, match=r"32x40.*window 3.*> 32"):
+        metrics.ms_ssim(small[..., :32, :40], small[..., :32, :40], win_size=3)
 
 
 @pytest.mark.parametrize(

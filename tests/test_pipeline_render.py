@@ -190,3 +190,111 @@ def test_delta_lines_mark_consistency_with_the_paper(world, tmp_path: Path) -> N
     assert marks <= {"consistent", "above", "below"} and marks
     markdown = render_table(plan.table_plan("table1"), tmp_path, ROOT)[0].read_text()
     assert "95% interval" in markdown and ("↑" in markdown or "↓" in markdown or "≈" in markdown)
+
+
+# ------------------------------------------------------------------------------------ kinds, readers, torch-free
+
+
+def test_unknown_kinds_are_named_with_the_known_ones(world, tmp_path: Path) -> None:
+    plan, _ = world
+    table = plan.table_plan("table5")
+    table["kind"] = "heatmap"
+    with pytest.raises(TableError, match=r"unknown table kind 'heatmap'; known: beta, metrics, usage"):
+        build_table(table, ROOT)
+    figure = plan.figure_plan("fig7")
+    figure["kind"] = "heatmap"
+    with pytest.raises(FigureError, match=r"unknown figure kind 'heatmap'; known: beta, efficiency, flow"):
+        render_figure(figure, tmp_path, ROOT)
+
+
+def test_a_new_table_kind_is_one_registered_class(world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vpbench.reporting import tables
+
+    monkeypatch.setattr(tables, "TABLE_KINDS", tables.Registry("table kind", TableError))
+    for name, kind in (("metrics", tables.MetricsTable), ("beta", tables.BetaTable), ("usage", tables.UsageTable)):
+        tables.register_table_kind(name)(kind)
+
+    @tables.register_table_kind("firstrow")
+    class FirstRow(tables.MetricsTable):
+        """A metrics table showing its first row only, under a label of its own."""
+
+        def display_groups(self, cells: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+            return [("first row", frame) for _, frame in super().display_groups(cells)[:1]]
+
+    plan, _ = world
+    table = plan.table_plan("table5")
+    table["kind"] = "firstrow"
+    written = render_table(table, tmp_path, ROOT)
+    assert [p.name for p in written] == ["table5.md", "table5.csv", "table5.tex"]
+    lines = written[0].read_text().splitlines()
+    separator = next(i for i, line in enumerate(lines) if line.startswith("|---"))
+    body = lines[separator + 1 : lines.index("", separator)]
+    # the first row of table5 (copy-last-frame): its paper, reproduced and Δ lines, under the kind's own label
+    assert [line.split(" | ")[:2] for line in body] == [
+        ["| first row", "paper"], ["| first row", "reproduced (untrained)"], ["| first row", "Δ reproduced − paper"]]
+    assert FirstRow.kind == "firstrow" and tables.table_kind("firstrow").__class__ is FirstRow
+    with pytest.raises(ValueError, match="registered twice"):
+        tables.register_table_kind("firstrow")(FirstRow)
+
+
+def test_table_score_reader_fails_like_the_score_readers(world, tmp_path: Path) -> None:
+    from vpbench.evaluation import scores
+    from vpbench.reporting.tables import read_scores
+
+    plan, _ = world
+    experiment = plan.experiments["dmvfn-city"]
+    bad = synthetic_scores(experiment, "cityscapes", "")
+    bad.loc[0, "metric"] = "fid"
+    bad.to_parquet(tmp_path / "bad.parquet")
+    for name in ("bad.parquet", "absent.parquet"):
+        with pytest.raises(scores.ScoreFileError) as direct:
+            scores.read_scores(tmp_path / name)
+        with pytest.raises(TableError) as through_table:
+            read_scores([name], tmp_path)
+        assert str(through_table.value) == str(direct.value)
+    assert "unknown metric(s) ['fid']" in str(direct.value) or "not found" in str(direct.value)
+
+
+TORCH_FREE_RENDER = r"""
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from vpbench.evaluation import metric_records, scores
+from vpbench.reporting import aggregate, comparison, figures, intervals, registry, tables
+
+base = Path(sys.argv[1])
+rows, cells = [], {}
+for variant, offset in (("new", 0.01), ("old", 0.0)):
+    frame = pd.DataFrame([
+        {"experiment": variant, "method": variant, "protocol": "kitti", "source": "retrained", "seed": 0,
+         "clip_id": f"c{clip}", "step": step, "metric": metric, "value": 0.5 + offset + 0.01 * clip - 0.02 * step,
+         "active_blocks": ""}
+        for clip in range(3) for step in (1, 2, 3) for metric in ("ms_ssim", "lpips")
+    ])
+    scores.write_scores(frame, base / f"{variant}.parquet")
+    rows.append({"variant": variant, "label": variant, "status": "run", "cells": {"kitti": {
+        "experiment": variant, "source": "retrained", "experiments": [variant], "scores": [f"{variant}.parquet"]}}})
+plan = {"name": "cmp", "kind": "metrics", "paper": None, "compared": "new", "cumulative": True, "rows": rows,
+        "groups": [{"protocol": "kitti", "metrics": ["ms_ssim", "lpips"], "horizons": [1, 3]}]}
+tables.render_table(plan, base / "out", base)
+figures.render_compare_steps(plan, "kitti", base / "out", base)
+print(sorted(p.name for p in (base / "out").iterdir()))
+print("torch" in sys.modules, sorted(m for m in sys.modules if m.split(".")[0] == "torch")[:3])
+"""
+
+
+def test_reporting_imports_and_renders_without_torch(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", TORCH_FREE_RENDER, str(tmp_path)], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    written, torch_loaded = done.stdout.strip().splitlines()
+    assert written == str(["cmp-steps-kitti.pdf", "cmp-steps-kitti.png", "cmp.csv", "cmp.md", "cmp.tex"])
+    assert torch_loaded == "False []", "rendering imported torch"
+    assert "better" in (tmp_path / "out" / "cmp.md").read_text()  # the paired verdicts were computed

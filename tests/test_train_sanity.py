@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from vpbench.benchmarks.sanity_train import PANNING_VELOCITIES, TranslatingTextureClips, run_sanity
+from vpbench.benchmarks.sanity_train import (
+    PANNING_VELOCITIES,
+    PSNR_CAP_DB,
+    TranslatingTextureClips,
+    run_sanity,
+    score_next_frame,
+)
 
 
 def test_texture_clips_translate_and_are_reproducible():
@@ -21,6 +27,25 @@ def test_texture_clips_translate_and_are_reproducible():
     assert any(matches)
     with pytest.raises(ValueError, match="still clip"):
         TranslatingTextureClips(2, velocities=((0, 0), (1, 0)))
+
+
+def test_scores_come_from_the_evaluation_metrics_on_any_crop():
+    import torch
+
+    from vpbench.evaluation import metrics
+
+    for crop in (64, 176):  # below MS-SSIM's 161 px (3-px window) and above it (the evaluation's 11-px window)
+        clips = [TranslatingTextureClips(4, clip_length=3, crop=crop, seed=1)[i] for i in range(4)]
+        copy_last = score_next_frame(None, clips)
+        frames = torch.stack([clip[1] for clip in clips]).float() / 255
+        targets = torch.stack([clip[2] for clip in clips]).float() / 255
+        assert copy_last.psnr == pytest.approx(metrics.psnr(frames, targets).mean().item(), rel=1e-6)
+        if crop > 160:
+            assert copy_last.ms_ssim == pytest.approx(metrics.ms_ssim(frames, targets).mean().item(), rel=1e-6)
+        assert 0.0 < copy_last.ms_ssim < 1.0
+    still = [torch.stack([clips[0][0]] * 3)]  # nothing moves: copy-last is exact, PSNR capped instead of infinite
+    assert score_next_frame(None, still).psnr == PSNR_CAP_DB
+    assert score_next_frame(None, still).ms_ssim == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.slow

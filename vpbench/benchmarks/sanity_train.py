@@ -5,7 +5,11 @@
 
 Training goes through the real engine (:func:`vpbench.training.trainer.train`, recipe ``paper`` with a short schedule);
 evaluation predicts I_{t+1} from (I_{t-1}, I_t) on clips never seen in training and prints PSNR and MS-SSIM of
-the model next to copy-last-frame (prediction = I_t).
+the model next to copy-last-frame (prediction = I_t), computed by the evaluation's own metric functions
+(:mod:`vpbench.evaluation.metrics`; MS-SSIM with a 3-px window on crops too small for the paper's 11).
+
+Place in the flow: beside it, not part of it: a quick check that training -> prediction works end to end before a
+long run; nothing it writes feeds score files or tables.
 
 Data:
 * ``smoke``: the bundled real clips (``vpbench.assets.smoke_video``): bikes (640x272) and bigbuckbunny
@@ -31,6 +35,10 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from vpbench.evaluation import metrics
+from vpbench.evaluation.metric_records import METRICS
+from vpbench.utils import atomic_write
+
 SMOKE_TRAIN_VIDEOS = {"bikes": 1, "bigbuckbunny": 2}  # name -> integer downscale factor
 SEGMENT_FRAMES = 20
 HELD_OUT_EVERY = 5  # segment i is held out when i % HELD_OUT_EVERY == HELD_OUT_EVERY // 2
@@ -40,6 +48,10 @@ SMALL_DMVFN = {"scales": [4, 2, 1], "widths": [32, 32, 16], "routing": "none"}
 SMOKE_DEFAULTS = {"steps": 1500, "lr": 1e-3, "downscale": 4}  # measured to beat copy-last (docs/training.md)
 PANNING_VELOCITIES = ((1, 0), (2, 0), (1, 1), (2, 1))
 ALL_DIRECTIONS = tuple((vx, vy) for vx in (-1, 0, 1) for vy in (-1, 0, 1) if (vx, vy) != (0, 0))
+SMALL_CROP_MS_SSIM_WINDOW = 3  # MS-SSIM then needs a shortest side > 32 px (held-out synthetic clips are 64 px)
+# Copy-last-frame on a frame that did not change has MSE 0 and an infinite PSNR; capping at 120 dB (MSE 1e-12)
+# keeps the mean over triplets finite.
+PSNR_CAP_DB = 120.0
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -174,18 +186,11 @@ class Scores:
     ms_ssim: float
 
 
-def psnr(prediction: Tensor, target: Tensor) -> Tensor:
-    """Per-sample PSNR in dB on [0, 1] images."""
-    mse = (prediction - target).pow(2).flatten(1).mean(1).clamp_min(1e-12)
-    return -10 * torch.log10(mse)
-
-
 def ms_ssim(prediction: Tensor, target: Tensor) -> Tensor:
-    from pytorch_msssim import ms_ssim as _ms_ssim
-
-    # default 11x11 window needs > 160 px; small synthetic crops use a 3x3 window
-    win = 11 if min(prediction.shape[-2:]) > 160 else 3
-    return _ms_ssim(prediction, target, data_range=1.0, size_average=False, win_size=win)
+    """The evaluation's MS-SSIM; frames smaller than it accepts (161 px) use a 3-px window instead of 11."""
+    big_enough = min(prediction.shape[-2:]) >= METRICS["ms_ssim"].min_size
+    window = metrics.MS_SSIM_WIN_SIZE if big_enough else SMALL_CROP_MS_SSIM_WINDOW
+    return metrics.ms_ssim(prediction, target, win_size=window)
 
 
 @torch.no_grad()
@@ -197,7 +202,7 @@ def score_next_frame(method: torch.nn.Module | None, triplets: list[Tensor], see
         frames = triplet.float().div(255).unsqueeze(0)
         context, target = frames[:, :2], frames[:, 2]
         prediction = context[:, -1] if method is None else method.predict(context).frame.clamp(0, 1)
-        psnrs.append(psnr(prediction, target))
+        psnrs.append(metrics.psnr(prediction, target).clamp_max(PSNR_CAP_DB))
         ssims.append(ms_ssim(prediction, target))
     return Scores(float(torch.cat(psnrs).mean()), float(torch.cat(ssims).mean()))
 
@@ -297,9 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     beats = report["dmvfn"]["psnr"] > report["copy_last"]["psnr"] and report["dmvfn"]["ms_ssim"] > report["copy_last"]["ms_ssim"]
     print("DMVFN beats copy-last-frame" if beats else "DMVFN does NOT beat copy-last-frame")
     if args.json:
-        tmp = args.json.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report, indent=2))
-        tmp.replace(args.json)
+        atomic_write(args.json, json.dumps(report, indent=2))
     return 0 if beats else 1
 
 

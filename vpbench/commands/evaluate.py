@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from vpbench.evaluation.metric_records import METRIC_NAMES  # torch-free
+
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -22,8 +24,6 @@ def _int_list(text: str) -> list[int]:
 
 
 def _metric_list(text: str) -> list[str]:
-    from vpbench.evaluation.metrics import METRIC_NAMES  # imports torch: only when --metrics is given
-
     names = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [name for name in names if name not in METRIC_NAMES]
     if unknown or not names:
@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-clips", type=int, help="evaluate only the first N windows (overrides the spec)")
     p.add_argument("--seeds", type=_int_list, help="routing seeds, e.g. 0,1,2 (overrides the spec's routing_seeds)")
     p.add_argument("--metrics", type=_metric_list,
-                   help="comma-separated metric names, e.g. psnr,ssim (default: all; an unknown name lists the choices)")
+                   help=f"comma-separated metric names out of {','.join(METRIC_NAMES)} (default: all)")
     p.add_argument("--batch-size", type=int, default=1, help="windows per forward pass (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)

@@ -1,11 +1,143 @@
-# TEMP STUB
+"""What the harness knows about each metric and table quantity, as records: one home for names, labels, directions,
+the paper's units and the frame sizes a metric accepts.
+
+Place in the flow: evaluation scores frames with the torch functions of :mod:`vpbench.evaluation.metrics` (each
+record names its function in ``compute``) -> score files hold one row per metric name of :data:`METRIC_NAMES`
+(:mod:`vpbench.evaluation.scores`) -> :mod:`vpbench.reporting.aggregate` -> tables and figures
+(:mod:`vpbench.reporting.tables`, :mod:`vpbench.reporting.figures`) print each value with its record's label, scale
+and digits, and paired comparisons (:mod:`vpbench.reporting.comparison`) read its direction.
+
+Torch-free: the planner and the report renderers read these records without importing torch; only
+:meth:`Metric.function` imports the metric's module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-@dataclass
-class M:
+from typing import Any, Literal
+
+Direction = Literal["higher", "lower"]
+
+# MS-SSIM / SSIM parameters (pytorch-msssim, the paper's evaluation): an 11-px Gaussian window, five scales.
+MS_SSIM_WIN_SIZE = 11
+MS_SSIM_LEVELS = 5
+
+
+def ms_ssim_min_side(win_size: int = MS_SSIM_WIN_SIZE, levels: int = MS_SSIM_LEVELS) -> int:
+    """The shortest frame side MS-SSIM accepts: pytorch-msssim asserts it exceeds ``(win_size - 1) * 2**(levels - 1)``
+    (the window must fit at the coarsest of the ``levels - 1`` downsamplings)."""
+    return (win_size - 1) * 2 ** (levels - 1) + 1
+
+
+def ms_ssim_size_reason(win_size: int = MS_SSIM_WIN_SIZE, levels: int = MS_SSIM_LEVELS) -> str:
+    return (
+        f"MS-SSIM ({levels} scales, window {win_size}) needs the shortest side > {ms_ssim_min_side(win_size, levels) - 1}"
+        f" px because of its {levels - 1} downsamplings"
+    )
+
+
+def size_message(name: str, height: int, width: int, min_size: int | None, reason: str) -> str | None:
+    """The error for frames of ``height`` x ``width`` that metric ``name`` cannot score, or None when it can."""
+    if min_size is None or min(height, width) >= min_size:
+        return None
+    return f"{name}: images of {height}x{width} are too small; {reason}"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One quantity a table or figure shows.
+
+    ``scale`` turns a raw value into the paper's units (100: printed x10^-2) and ``digits`` is how many decimals a
+    table prints. Scored metrics name their torch function in ``compute`` (``"module:function"``, taking
+    ``prediction, target`` [B, 3, H, W] in [0, 1] and returning [B]); counted quantities (GFLOPs, parameters, block
+    usage) have none. ``min_size`` is the smallest frame side the metric accepts (None: no limit) and ``size_reason``
+    says why, for :meth:`check_size`.
+    """
+
     name: str
-    def check_size(self, h, w):
-        if self.name != "ms_ssim": return None
-        from vpbench.evaluation.metrics import MetricInputError, check_ms_ssim_size
-        try: check_ms_ssim_size(h, w)
-        except MetricInputError as e: return str(e)
-METRICS = {n: M(n) for n in ("psnr", "ms_ssim", "lpips")}
+    label: str
+    direction: Direction
+    scale: float = 1.0
+    digits: int = 2
+    compute: str | None = None
+    min_size: int | None = None
+    size_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("higher", "lower"):
+            raise ValueError(f"metric {self.name!r}: direction must be 'higher' or 'lower', got {self.direction!r}")
+        if self.compute is not None and ":" not in self.compute:
+            raise ValueError(f"metric {self.name!r}: compute must be 'module:function', got {self.compute!r}")
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.direction == "higher"
+
+    @property
+    def scale_note(self) -> str:
+        """How tables and figures state the unit change (``"x10^-2"``), empty when values are shown as computed."""
+        return "x10^-2" if self.scale == 100.0 else ""
+
+    def function(self) -> Callable[..., Any]:
+        """The torch function named by ``compute``, imported now (importing it imports torch)."""
+        if self.compute is None:
+            raise ValueError(f"{self.name} is counted, not computed from frames: it has no metric function")
+        module, _, attribute = self.compute.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def check_size(self, height: int, width: int) -> str | None:
+        """Why frames of ``height`` x ``width`` cannot be scored by this metric, or None when they can."""
+        return size_message(self.name, height, width, self.min_size, self.size_reason)
+
+
+_FUNCTIONS = "vpbench.evaluation.metrics"
+
+#: the metrics a score file may hold, in the order evaluation scores them (the default metric set)
+METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric("ms_ssim", "MS-SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ms_ssim",
+               min_size=ms_ssim_min_side(), size_reason=ms_ssim_size_reason()),
+        Metric("lpips", "LPIPS", "lower", scale=100.0, compute=f"{_FUNCTIONS}:lpips"),
+        Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr"),
+        # pytorch-msssim silently skips smoothing along a side shorter than the window: refused instead.
+        Metric("ssim", "SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ssim", min_size=MS_SSIM_WIN_SIZE,
+               size_reason=f"SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px"),
+    )
+}
+METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+
+#: what tables show besides the scored metrics: counted costs and block usage rates
+COUNTED: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric("gflops", "GFLOPs", "lower"),
+        Metric("params", "Params (M)", "lower", scale=1e-6),
+        Metric("usage", "usage", "higher", scale=100.0),
+    )
+}
+
+
+def get_metric(name: str) -> Metric:
+    """The record of scored metric ``name``; a ValueError names the unknown metric and the known ones."""
+    try:
+        return METRICS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown metric {name!r}; known metrics: {', '.join(METRIC_NAMES)}") from None
+
+
+def get_quantity(name: str) -> Metric:
+    """The record of anything a table shows: a scored metric or a counted quantity (GFLOPs, params, usage)."""
+    if name in METRICS:
+        return METRICS[name]
+    if name in COUNTED:
+        return COUNTED[name]
+    raise ValueError(f"unknown table quantity {name!r}; known: {', '.join([*METRIC_NAMES, *COUNTED])}")
+
+
+__all__ = [
+    "COUNTED", "METRICS", "METRIC_NAMES", "MS_SSIM_LEVELS", "MS_SSIM_WIN_SIZE", "Metric", "get_metric", "get_quantity",
+    "ms_ssim_min_side", "ms_ssim_size_reason", "size_message",
+]

@@ -9,6 +9,11 @@ Every function takes ``prediction`` and ``target`` as ``[B, 3, H, W]`` float ten
 * LPIPS: the ``lpips`` package, AlexNet trunk, v0.1 linear layers, inputs mapped to [-1, 1]; built offline by
   :mod:`vpbench.evaluation.lpips_offline`. LPIPS is *not* channel-order invariant: the harness feeds RGB (the metric's
   convention); ``channel_order="bgr"`` reproduces the official scripts, which fed cv2's BGR tensors.
+
+Place in the flow: the evaluation (:mod:`vpbench.evaluation.rollout`) scores frames here -> score files
+(:mod:`vpbench.evaluation.scores`) -> aggregate -> tables/figures. What is known about each metric without torch
+(name, label, direction, paper units, smallest frame) lives in :mod:`vpbench.evaluation.metric_records`; every record
+names its function here.
 """
 
 from __future__ import annotations
@@ -20,15 +25,17 @@ import pytorch_msssim
 import torch
 from torch import Tensor, nn
 
-ChannelOrder = Literal["rgb", "bgr"]
-METRIC_NAMES: tuple[str, ...] = ("ms_ssim", "lpips", "psnr", "ssim")
-#: higher is better for these; lower for the rest (LPIPS)
-HIGHER_IS_BETTER: dict[str, bool] = {"ms_ssim": True, "ssim": True, "psnr": True, "lpips": False}
+from vpbench.evaluation.metric_records import (
+    METRIC_NAMES,
+    METRICS,
+    MS_SSIM_LEVELS,
+    MS_SSIM_WIN_SIZE,
+    ms_ssim_min_side,
+    ms_ssim_size_reason,
+    size_message,
+)
 
-MS_SSIM_WIN_SIZE = 11
-MS_SSIM_LEVELS = 5
-#: pytorch-msssim asserts the shorter side exceeds (win_size - 1) * 2**(levels - 1)
-MS_SSIM_MIN_SIDE_EXCLUSIVE = (MS_SSIM_WIN_SIZE - 1) * 2 ** (MS_SSIM_LEVELS - 1)
+ChannelOrder = Literal["rgb", "bgr"]
 # Tolerance on the [0, 1] range: bilinear resampling and float round-off may leave values a hair outside.
 _RANGE_SLACK = 1e-3
 
@@ -61,21 +68,23 @@ def check_images(prediction: Tensor, target: Tensor, metric: str = "metric") -> 
         raise MetricInputError(f"{metric}: prediction on {prediction.device}, target on {target.device}")
 
 
-def check_ms_ssim_size(height: int, width: int) -> None:
-    """MS-SSIM with 5 scales and an 11-px window needs a shortest side > 160 px; say so before pytorch-msssim does."""
-    if min(height, width) <= MS_SSIM_MIN_SIDE_EXCLUSIVE:
-        raise MetricInputError(
-            f"ms_ssim: images of {height}x{width} are too small; MS-SSIM (5 scales, window {MS_SSIM_WIN_SIZE}) needs "
-            f"the shortest side > {MS_SSIM_MIN_SIDE_EXCLUSIVE} px because of its 4 downsamplings"
-        )
+def check_ms_ssim_size(height: int, width: int, win_size: int = MS_SSIM_WIN_SIZE) -> None:
+    """MS-SSIM with 5 scales and an 11-px window needs a shortest side > 160 px; say so before pytorch-msssim does.
+
+    With the default window this is :meth:`Metric.check_size <vpbench.evaluation.metric_records.Metric.check_size>` of
+    the ``ms_ssim`` record, raised; the planner can call that one without torch.
+    """
+    message = size_message("ms_ssim", height, width, ms_ssim_min_side(win_size, MS_SSIM_LEVELS),
+                           ms_ssim_size_reason(win_size, MS_SSIM_LEVELS))
+    if message:
+        raise MetricInputError(message)
 
 
 def check_ssim_size(height: int, width: int) -> None:
     """pytorch-msssim silently skips smoothing along a side shorter than the window; refuse that instead."""
-    if min(height, width) < MS_SSIM_WIN_SIZE:
-        raise MetricInputError(
-            f"ssim: images of {height}x{width} are too small; SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px"
-        )
+    message = METRICS["ssim"].check_size(height, width)
+    if message:
+        raise MetricInputError(message)
 
 
 def psnr(prediction: Tensor, target: Tensor) -> Tensor:
@@ -92,11 +101,15 @@ def ssim(prediction: Tensor, target: Tensor) -> Tensor:
     return pytorch_msssim.ssim(prediction, target, data_range=1.0, size_average=False, win_size=MS_SSIM_WIN_SIZE)
 
 
-def ms_ssim(prediction: Tensor, target: Tensor) -> Tensor:
-    """MS-SSIM (5 scales, standard weights, window 11, sigma 1.5, data_range 1); shortest side must be > 160."""
+def ms_ssim(prediction: Tensor, target: Tensor, win_size: int = MS_SSIM_WIN_SIZE) -> Tensor:
+    """MS-SSIM (5 scales, standard weights, window 11, sigma 1.5, data_range 1); shortest side must be > 160.
+
+    The evaluation always uses the 11-px window; a smaller ``win_size`` (shortest side > ``(win_size - 1) * 16``)
+    serves only checks on small crops (:mod:`vpbench.benchmarks.sanity_train`), whose values are not the paper's.
+    """
     check_images(prediction, target, "ms_ssim")
-    check_ms_ssim_size(prediction.shape[-2], prediction.shape[-1])
-    return pytorch_msssim.ms_ssim(prediction, target, data_range=1.0, size_average=False, win_size=MS_SSIM_WIN_SIZE)
+    check_ms_ssim_size(prediction.shape[-2], prediction.shape[-1], win_size)
+    return pytorch_msssim.ms_ssim(prediction, target, data_range=1.0, size_average=False, win_size=win_size)
 
 
 def to_lpips_input(image: Tensor, channel_order: ChannelOrder = "rgb") -> Tensor:
@@ -161,18 +174,16 @@ class MetricSuite:
 
     def check_size(self, height: int, width: int) -> None:
         """Fail early (before any model runs) when a metric cannot score frames of this size."""
-        if "ms_ssim" in self.metrics:
-            check_ms_ssim_size(height, width)
-        if "ssim" in self.metrics:
-            check_ssim_size(height, width)
+        for name in self.metrics:
+            message = METRICS[name].check_size(height, width)
+            if message:
+                raise MetricInputError(message)
 
     def _functions(self) -> dict[str, Callable[[Tensor, Tensor], Tensor]]:
-        return {
-            "ms_ssim": ms_ssim,
-            "ssim": ssim,
-            "psnr": psnr,
-            "lpips": lambda p, t: lpips(p, t, self.lpips_channel_order, self._lpips_net),
-        }
+        functions = {name: METRICS[name].function() for name in self.metrics}
+        if "lpips" in functions:  # the suite's network and channel order
+            functions["lpips"] = lambda p, t: lpips(p, t, self.lpips_channel_order, self._lpips_net)
+        return functions
 
     def score(self, prediction: Tensor, target: Tensor) -> dict[str, Tensor]:
         prediction = prediction.to(self.device, torch.float32)

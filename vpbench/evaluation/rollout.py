@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 
 from models.base import Prediction, VideoPredictor
 from models.routing import NonFiniteRouting
-from vpbench.evaluation.metrics import METRIC_NAMES, MetricSuite
+from vpbench.evaluation.metric_records import METRIC_NAMES
+from vpbench.evaluation.metrics import MetricSuite
 from vpbench.evaluation.scores import ROUTING_METRIC, scores_frame
 from vpbench.utils import seed_everything
 

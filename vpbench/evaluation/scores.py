@@ -1,7 +1,9 @@
 """Score files: raw per-clip, per-step, per-metric evaluation results (parquet), nothing aggregated.
 
-One row per clip x horizon step x metric x routing seed. Every table and figure is an aggregation of these files
-(:mod:`vpbench.reporting.aggregate`), so a table is re-rendered without re-running a model.
+Place in the flow: evaluation (:mod:`vpbench.evaluation.rollout`) writes them -> **scores** -> aggregate -> tables/
+figures. One row per clip x horizon step x metric x routing seed. Every table and figure is an aggregation of these
+files (:mod:`vpbench.reporting.aggregate`), so a table is re-rendered without re-running a model. Torch-free, like
+the rest of the reporting side.
 
 Columns (see :data:`SCORE_COLUMNS`):
 
@@ -9,14 +11,13 @@ Columns (see :data:`SCORE_COLUMNS`):
 * ``source``: ``retrained`` | ``official-weights`` | ``untrained`` (``paper-only`` numbers never appear here).
 * ``seed``: the routing seed of that evaluation pass.
 * ``clip_id``, ``step``: the clip and the 1-based horizon step (the row scores frame t+step).
-* ``metric``, ``value``: ``ms_ssim`` | ``lpips`` | ``psnr`` | ``ssim`` and its raw per-step value (float64, not
-  cumulative). Routing-only passes (no target frame) write metric ``routing`` with value NaN.
+* ``metric``, ``value``: a name of :data:`vpbench.evaluation.metric_records.METRIC_NAMES` and its raw per-step
+  value (float64, not cumulative). Routing-only passes (no target frame) write metric ``routing`` with value NaN.
 * ``active_blocks``: the routing decision of that step, one ``'0'``/``'1'`` per block (``""`` without routing).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vpbench.evaluation.metrics import METRIC_NAMES
+from vpbench.evaluation.metric_records import METRIC_NAMES
+from vpbench.utils import atomic_path
 
 #: column -> pandas dtype, in file order
 SCORE_COLUMNS: dict[str, str] = {
@@ -126,13 +128,8 @@ def write_scores(frame: pd.DataFrame, path: str | Path) -> Path:
     """Validate and write ``frame`` to ``path`` (parquet) atomically: a temp name first, then a rename."""
     path = Path(path)
     frame = validate_scores(frame, where=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
+    with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

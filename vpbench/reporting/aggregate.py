@@ -1,5 +1,8 @@
 """Aggregation of raw score rows (:mod:`vpbench.evaluation.scores`) into the numbers tables and figures show.
 
+Place in the flow: scores -> **aggregate** (this module; intervals and comparison build on its per-clip values) ->
+tables/figures. Values stay in the metrics' raw units here; tables and figures apply each metric record's scale.
+
 Cumulative horizons (the paper's convention, and the default): the value at horizon k is, per clip, the mean of the
 per-step values over t+1..t+k; so the paper's "t+3" and "t+5" columns are means over the first 3 and 5 predicted
 frames, not the score of frame t+3 or t+5 alone (official-implementation notes §3: the released test script logs

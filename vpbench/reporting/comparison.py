@@ -1,5 +1,9 @@
 """Paired comparisons of a new method with each baseline (``snakemake compare``): difference, interval, verdict.
 
+Place in the flow: scores -> aggregate (per-clip values, :mod:`vpbench.reporting.aggregate`) -> **comparison** and
+intervals -> the compare table (:mod:`vpbench.reporting.tables`) and its per-step figure. Which way is better comes from
+each metric's record (:mod:`vpbench.evaluation.metric_records`).
+
 For every (protocol, metric, horizon) cell of a compare plan (:meth:`vpbench.pipeline.plan.Plan.compare_plan`), the compared
 method minus each baseline, on the same clips and steps: :func:`vpbench.reporting.intervals.paired_difference` bootstraps the
 per-clip differences and adds both sides' seed spread; the verdict says whether the compared method is better,
@@ -15,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from vpbench.evaluation.metric_records import get_metric
 from vpbench.reporting.aggregate import per_clip_horizon_values
 from vpbench.reporting.intervals import VALUE_COLUMNS, IntervalError, paired_difference
-from vpbench.evaluation.metrics import HIGHER_IS_BETTER
 
 DIFFERENCE_COLUMNS = ["baseline", "label", "protocol", "metric", "horizon", "difference", "lo", "hi", "n_clips", "verdict"]
 
@@ -44,7 +48,7 @@ def differences(
         metric, horizon = key
         where = f"{protocol} {metric} t+{horizon}: compared method vs {name}"
         try:
-            diff = paired_difference(compared[key], baseline[key], HIGHER_IS_BETTER[metric], where=where)
+            diff = paired_difference(compared[key], baseline[key], get_metric(metric).higher_is_better, where=where)
         except IntervalError as err:
             raise ComparisonError(str(err)) from None
         records.append({"baseline": name, "label": label, "protocol": protocol, "metric": metric, "horizon": horizon,

@@ -1,5 +1,11 @@
 """The paper's figures rebuilt from score, complexity and prediction files (PNG and PDF).
 
+Place in the flow: scores -> aggregate -> tables and **figures** (this module; several figures draw a table's cells,
+:mod:`vpbench.reporting.tables`). Each ``kind:`` of figure in config/tables.yaml is a function registered here with
+:func:`register_figure_kind`, taking the figure's plan (:meth:`vpbench.pipeline.plan.Plan.figure_plan`) and the base
+directory and returning a matplotlib figure; :func:`render_figure` saves it. Labels, units and directions come from
+the metric records (:mod:`vpbench.evaluation.metric_records`).
+
 * Figure 1 (``efficiency``): average MS-SSIM against GFLOPs, marker area ~ parameters; paper points and reproduced
   points side by side.
 * Figures 3, 4, 6 (``predictions``): ground truth and each method's predicted frames for a few clips.
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +33,39 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from vpbench.reporting.aggregate import block_usage  # noqa: E402
-from vpbench.evaluation.metrics import HIGHER_IS_BETTER  # noqa: E402
+from vpbench.evaluation.metric_records import get_quantity  # noqa: E402
+from vpbench.reporting.aggregate import aggregate_scores, block_usage  # noqa: E402
+from vpbench.reporting.registry import Registry  # noqa: E402
 from vpbench.reporting.tables import (  # noqa: E402
-    METRIC_LABEL,
-    PAPER_SCALE,
     TableError,
-    atomic_write,
     build_table,
+    counted_gflops,
     read_cell_scores,
     read_complexity,
 )
+from vpbench.utils import atomic_write  # noqa: E402
 
 PAPER_STYLE = {"marker": "s", "facecolors": "none", "edgecolors": "tab:gray"}
 
 
 class FigureError(ValueError):
-    """A figure cannot be drawn from its inputs; the message names the file."""
+    """A figure cannot be drawn from its inputs (or its kind is unknown); the message names the file."""
+
+
+#: ``(plan, base) -> figure``: a figure kind draws its plan's inputs (paths relative to ``base``)
+FigureKind = Callable[[Mapping[str, Any], Path], plt.Figure]
+FIGURE_KINDS: Registry[FigureKind] = Registry("figure kind", FigureError)
+
+
+def register_figure_kind(name: str) -> Callable[[FigureKind], FigureKind]:
+    """Function decorator: register a :data:`FigureKind` as ``kind: <name>``."""
+    return FIGURE_KINDS.register(name)
+
+
+def _unit(metric: str) -> str:
+    """`` (x10^-2)`` after an axis label when the metric is shown scaled, nothing otherwise."""
+    note = get_quantity(metric).scale_note
+    return f" ({note})" if note else ""
 
 
 def _placeholder(ax: plt.Axes, text: str) -> None:
@@ -97,7 +119,9 @@ def efficiency_points(plan: Mapping[str, Any], base: Path) -> pd.DataFrame:
     return pd.DataFrame(points, columns=["label", "origin", "gflops", "score", "params", "source"])
 
 
+@register_figure_kind("efficiency")
 def figure_efficiency(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    """Figure 1: average metric against GFLOPs (log scale), marker area ~ parameters."""
     points = efficiency_points(plan, base)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     if points.empty:
@@ -120,7 +144,7 @@ def figure_efficiency(plan: Mapping[str, Any], base: Path) -> plt.Figure:
                     xytext=(3, 3 - 9 * near), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("GFLOPs (log scale)")
-    ax.set_ylabel(f"average {plan['metric'].upper().replace('_', '-')} (x10^-2)")
+    ax.set_ylabel(f"average {get_quantity(plan['metric']).label}{_unit(plan['metric'])}")
     ax.set_title(plan.get("title", plan["name"]), fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
@@ -131,7 +155,9 @@ def figure_efficiency(plan: Mapping[str, Any], base: Path) -> plt.Figure:
 # Figure 8
 
 
+@register_figure_kind("beta")
 def figure_beta(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    """Figure 8: GFLOPs and MS-SSIM against beta, DMVFN without routing as reference."""
     table = build_table(dict(plan["table_plan"]), base)
     cells = table.cells
     betas = [float(b) for b in plan["table_plan"]["betas"]]
@@ -156,7 +182,7 @@ def figure_beta(plan: Mapping[str, Any], base: Path) -> plt.Figure:
             if reference is not None and not math.isnan(reference[quantity]):
                 ax.axhline(reference[quantity], color="tab:blue", linestyle=":", label="w/o routing, reproduced")
             ax.set_xlabel("β (inference)")
-            ax.set_ylabel("GFLOPs" if quantity == "gflops" else "MS-SSIM (x10^-2)")
+            ax.set_ylabel(f"{get_quantity(quantity).label}{_unit(quantity)}")
             ax.set_title(f"{panel.get('label', protocol)}", fontsize=9)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
@@ -165,14 +191,11 @@ def figure_beta(plan: Mapping[str, Any], base: Path) -> plt.Figure:
 
 
 def _reference_values(cell: Mapping[str, Any], protocol: str, horizon: int, base: Path) -> dict[str, float]:
-    from vpbench.reporting.aggregate import aggregate_scores
-    from vpbench.reporting.tables import counted_gflops
-
     scores = read_cell_scores(cell, base)
     scores = scores[scores["protocol"] == protocol]
     aggregated = aggregate_scores(scores, horizons=(horizon,))
     hit = aggregated[aggregated["metric"] == "ms_ssim"]
-    value = float(hit["mean"].iloc[0]) * PAPER_SCALE["ms_ssim"] if len(hit) else math.nan
+    value = float(hit["mean"].iloc[0]) * get_quantity("ms_ssim").scale if len(hit) else math.nan
     gflops = counted_gflops(read_complexity(base / cell["complexity"])) if "complexity" in cell else None
     return {"ms_ssim": value, "gflops": math.nan if gflops is None else gflops}
 
@@ -209,7 +232,9 @@ def _bars(ax: plt.Axes, rates: Mapping[str, np.ndarray | None], ylabel: str) -> 
     ax.grid(alpha=0.3, axis="y")
 
 
+@register_figure_kind("usage")
 def figure_usage(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    """Figure 5: per-block usage by motion magnitude, its difference to the reference, and by frame interval."""
     motion = usage_rates(plan["motion_cells"], base)
     interval = usage_rates(plan["interval_cells"], base)
     reference = plan.get("reference", "Medium")
@@ -243,7 +268,9 @@ def load_predictions(path: Path) -> dict[str, np.ndarray]:
         raise FigureError(f"{path}: not a readable prediction file ({err})") from None
 
 
+@register_figure_kind("predictions")
 def figure_predictions(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    """Figures 3, 4, 6: ground truth and each method's predicted frames, a few clips."""
     steps = list(plan["steps"])
     loaded = [(row["label"], load_predictions(base / row["cell"]["predictions"]) if row["cell"] else None) for row in plan["rows"]]
     available = [data for _, data in loaded if data is not None]
@@ -299,7 +326,9 @@ def colour_wheel(size: int = 64) -> np.ndarray:
     return wheel
 
 
+@register_figure_kind("flow")
 def figure_flow(plan: Mapping[str, Any], base: Path) -> plt.Figure:
+    """Figure 7: DMVFN's fusion map, its flow (colour wheel), the prediction and the truth."""
     titles = ["1 - m", "f_{t+1->t}", "predicted I_{t+1}", "ground truth I_{t+1}"]
     cell = plan.get("cell")
     data = load_predictions(base / cell["predictions"]) if cell else None
@@ -326,15 +355,6 @@ def figure_flow(plan: Mapping[str, Any], base: Path) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "efficiency": figure_efficiency,
-    "beta": figure_beta,
-    "usage": figure_usage,
-    "predictions": figure_predictions,
-    "flow": figure_flow,
-}
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # snakemake compare: per-step differences
 
@@ -352,7 +372,8 @@ def figure_compare_steps(plan: Mapping[str, Any], protocol: str, base: Path) -> 
     compared = plan["rows"][0].get("label", plan["compared"])
     for ax, metric in zip(axes[0], metrics):
         part = frame[frame["metric"] == metric]
-        scale = PAPER_SCALE[metric]
+        record = get_quantity(metric)
+        scale = record.scale
         if part.empty:
             _placeholder(ax, "no baseline scored on this protocol")
             continue
@@ -361,11 +382,9 @@ def figure_compare_steps(plan: Mapping[str, Any], protocol: str, base: Path) -> 
             line, = ax.plot(curve["horizon"], curve["difference"] * scale, "o-", label=label, linewidth=1.2, markersize=3)
             ax.fill_between(curve["horizon"], curve["lo"] * scale, curve["hi"] * scale, color=line.get_color(), alpha=0.15, linewidth=0)
         ax.axhline(0.0, color="black", linewidth=0.8)
-        unit = "" if scale == 1 else " (x10^-2)"
-        better = "higher is better" if HIGHER_IS_BETTER[metric] else "lower is better"
         ax.set_xlabel("predicted frame t+k")
-        ax.set_ylabel(f"{compared} − baseline, {METRIC_LABEL[metric]}{unit}")
-        ax.set_title(f"{METRIC_LABEL[metric]} ({better})", fontsize=9)
+        ax.set_ylabel(f"{compared} − baseline, {record.label}{_unit(metric)}")
+        ax.set_title(f"{record.label} ({record.direction} is better)", fontsize=9)
         ax.set_xticks(sorted(part["horizon"].unique()))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
@@ -386,13 +405,13 @@ def render_compare_steps(plan: Mapping[str, Any], protocol: str, out_dir: str | 
 def render_figure(plan: Mapping[str, Any], out_dir: str | Path, base: str | Path = ".") -> list[Path]:
     base = Path(base)
     try:
-        fig = FIGURES[plan["kind"]](plan, base)
+        fig = FIGURE_KINDS.get(plan["kind"])(plan, base)
     except TableError as err:
         raise FigureError(str(err)) from None
     return save_figure(fig, out_dir, plan["name"])
 
 
 __all__ = [
-    "FigureError", "colour_wheel", "efficiency_points", "figure_compare_steps", "flow_to_color", "load_predictions",
-    "render_compare_steps", "render_figure",
+    "FIGURE_KINDS", "FigureError", "FigureKind", "colour_wheel", "efficiency_points", "figure_compare_steps",
+    "flow_to_color", "load_predictions", "register_figure_kind", "render_compare_steps", "render_figure",
 ]

@@ -1,5 +1,9 @@
 """Confidence intervals for reproduced numbers, and paired comparisons between methods.
 
+Place in the flow: scores -> aggregate (per-clip values) -> **intervals** (this module) -> tables/figures. Callers
+pass a metric's direction (``higher_is_better``, from :mod:`vpbench.evaluation.metric_records`); nothing here knows
+metric names.
+
 A reproduced cell is a mean over clips x routing seeds x training seeds. Its 95 % interval combines two sources of
 uncertainty, each estimated where it is visible:
 

@@ -1,5 +1,10 @@
 """Paper tables rebuilt from raw score files, each reproduced cell beside the paper's value.
 
+Place in the flow: scores (:mod:`vpbench.evaluation.scores`) -> aggregate (:mod:`vpbench.reporting.aggregate`,
+intervals, comparison) -> **tables** (this module) and figures. Each ``kind:`` of table in config/tables.yaml is a
+:class:`TableKind` registered here with :func:`register_table_kind`; labels, units and digits come from the metric
+records (:mod:`vpbench.evaluation.metric_records`).
+
 A table plan (:meth:`vpbench.pipeline.plan.Plan.table_plan`) names, per row and protocol, the experiment and its score file;
 this module reduces the scores to per-clip values (:func:`vpbench.reporting.comparison.cell_values`; t+k = mean over
 t+1..t+k by default, the paper's convention) and their means and intervals (:mod:`vpbench.reporting.intervals`), reads counted GFLOPs from the complexity files, and writes
@@ -14,32 +19,30 @@ t+1..t+k by default, the paper's convention) and their means and intervals (:mod
 
 A cell of a variant trained with several seeds (``seeds:`` in config/experiments.yaml) pools every seed's scores.
 
-Reproduced values are shown in the paper's units (MS-SSIM, LPIPS, SSIM and usage rates ×10⁻²).
+Reproduced values are shown in the paper's units (each record's ``scale``: MS-SSIM, LPIPS, SSIM and usage rates
+×10⁻²).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from vpbench.evaluation import scores
+from vpbench.evaluation.metric_records import get_quantity
 from vpbench.reporting.aggregate import per_clip_usage
 from vpbench.reporting.comparison import cell_values, differences
 from vpbench.reporting.intervals import VALUE_COLUMNS, Estimate, consistency, estimate
+from vpbench.reporting.registry import Registry
+from vpbench.utils import atomic_write
 
-#: the paper prints these metrics ×10⁻²
-PAPER_SCALE = {"ms_ssim": 100.0, "lpips": 100.0, "ssim": 100.0, "psnr": 1.0, "gflops": 1.0, "usage": 100.0, "params": 1e-6}
-METRIC_LABEL = {"ms_ssim": "MS-SSIM", "lpips": "LPIPS", "ssim": "SSIM", "psnr": "PSNR", "gflops": "GFLOPs", "usage": "usage",
-                "params": "Params (M)"}
-HIGHER_IS_BETTER = {"ms_ssim": True, "ssim": True, "psnr": True, "lpips": False, "gflops": False, "usage": True, "params": False}
 SOURCE_LABEL = {
     "retrained": "retrained",
     "official-weights": "official weights",
@@ -66,6 +69,11 @@ CONSISTENCY_NOTE = (
 )
 
 
+# The notes below name metrics in prose; tests/test_metric_records.py checks them against the metric records.
+METRICS_UNITS_NOTE = (
+    "MS-SSIM, SSIM and LPIPS in x10^-2; PSNR in dB; GFLOPs counted with fvcore, one multiply-add = one FLOP "
+    "(routed methods: expected cost under the measured block usage)."
+)
 PAIRED_NOTE = (
     "Under each baseline: the compared method minus that baseline on the same clips and steps, with a 95% interval "
     "(paired, over clips as for the cells, plus both methods' training-seed spread) and the verdict for the compared method: "
@@ -74,7 +82,7 @@ PAIRED_NOTE = (
 
 
 class TableError(ValueError):
-    """A table cannot be rendered (missing score file, malformed paper CSV); the message names the file."""
+    """A table cannot be rendered (missing score file, malformed paper CSV, unknown kind); the message names it."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -104,12 +112,9 @@ def read_scores(files: Sequence[str], base: Path, expect: Mapping[str, Any] | No
     ``expect``: experiment, protocol, seeds, steps, clips), checked to be one whole evaluation."""
     frames = []
     for name in files:
-        path = base / name
-        if not path.is_file():
-            raise TableError(f"{path}: score file not found (run its `vpbench evaluate` job first)")
         try:
-            frames.append(scores.read_scores(path, expect))
-        except scores.ScoreFileError as err:
+            frames.append(scores.read_scores(base / name, expect))
+        except scores.ScoreFileError as err:  # a missing or invalid file: the score readers' own message
             raise TableError(str(err)) from None
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -263,215 +268,281 @@ def cell_estimates(values: Mapping[tuple[str, int], pd.DataFrame], where: str) -
     return {key: estimate(part, where=f"{where} {key[0]} t+{key[1]}") for key, part in values.items()}
 
 
-def metrics_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
-    """Rows x (protocol, [GFLOPs], [params], metric, horizon) cells of a ``kind: metrics`` table.
+# ---------------------------------------------------------------------------------------------------------------
+# table kinds
 
-    ``plan["paper"]`` may be None (``snakemake compare``): the table then has reproduced lines only.
+
+class TableKind:
+    """One ``kind:`` of table in config/tables.yaml, selected by the ``kind`` of a table plan.
+
+    A subclass computes every cell of a resolved plan (:meth:`build`: ``plan`` is
+    :meth:`vpbench.pipeline.plan.Plan.table_plan`'s, i.e. the table's config entry plus ``name`` and, per row or
+    panel, ``cells`` naming the score and complexity files under ``base``) and may say how the display lines of the
+    Markdown and LaTeX files group (:meth:`display_groups`). ``@register_table_kind(name)`` makes it selectable, so
+    a new kind is one class here plus its config (and schema) entry.
     """
-    base = Path(base)
-    paper = read_paper_csv(base / plan["paper"]) if plan.get("paper") else None
-    cumulative = bool(plan.get("cumulative", True))
-    records: list[dict[str, Any]] = []
-    columns: list[tuple[str, str]] = []
-    for group in plan["groups"]:
-        protocol = group["protocol"]
-        label = group.get("label", protocol)
-        if group.get("gflops"):
-            columns.append((f"{protocol}/gflops", f"{label} GFLOPs"))
-        if group.get("params"):
-            columns.append((f"{protocol}/params", f"{label} Params (M)"))
-        for metric in group["metrics"]:
-            for horizon in group["horizons"]:
-                # The header itself says when t+k is a cumulative mean (the paper's convention), not frame t+k.
-                when = f"t+{horizon} (cum. t+1..t+{horizon})" if cumulative and horizon > 1 else f"t+{horizon}"
-                columns.append((f"{protocol}/{metric}/t{horizon}", f"{label} {METRIC_LABEL[metric]} {when}"))
-    cache: dict[str, Any] = {}
-    compared_values: dict[str, dict[tuple[str, int], pd.DataFrame]] = {}  # protocol -> the compared method's values
-    for index, row in enumerate(plan["rows"]):
+
+    kind: ClassVar[str] = ""
+
+    def build(self, plan: dict[str, Any], base: Path) -> TableResult:
+        raise NotImplementedError
+
+    def display_groups(self, cells: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+        """(row label, cells) per block of display lines: one block per table row, in the order of the cells."""
+        order = list(dict.fromkeys(zip(cells["label"], cells["variant"], cells["row"])))
+        return [(label, cells[(cells["label"] == label) & (cells["variant"] == variant) & (cells["row"] == row)])
+                for label, variant, row in order]
+
+
+TABLE_KINDS: Registry[type[TableKind]] = Registry("table kind", TableError)
+
+
+def register_table_kind(name: str) -> Callable[[type[TableKind]], type[TableKind]]:
+    """Class decorator: register a :class:`TableKind` subclass as ``kind: <name>``."""
+
+    def decorate(cls: type[TableKind]) -> type[TableKind]:
+        cls.kind = name
+        return TABLE_KINDS.register(name)(cls)
+
+    return decorate
+
+
+def table_kind(name: str) -> TableKind:
+    """The registered kind ``name``; a :class:`TableError` names the known kinds otherwise."""
+    return TABLE_KINDS.get(name)()
+
+
+@register_table_kind("metrics")
+class MetricsTable(TableKind):
+    """Rows x (protocol, [GFLOPs], [params], metric, horizon) cells.
+
+    ``plan["paper"]`` may be None (``snakemake compare``): the table then has reproduced lines only, and with
+    ``plan["compared"]`` every row after the first gets its paired difference to the first.
+    """
+
+    def build(self, plan: dict[str, Any], base: Path) -> TableResult:
+        paper = read_paper_csv(base / plan["paper"]) if plan.get("paper") else None
+        cumulative = bool(plan.get("cumulative", True))
+        gflops_record, params_record = get_quantity("gflops"), get_quantity("params")
+        records: list[dict[str, Any]] = []
+        columns: list[tuple[str, str]] = []
         for group in plan["groups"]:
             protocol = group["protocol"]
-            cell = row["cells"].get(protocol)
-            estimates: dict[tuple[str, int], Estimate] = {}
-            paired: dict[tuple[str, int], dict[str, Any]] = {}
-            if cell:
-                values = cell_values(cell_scores(cell, protocol, base, cache), group["horizons"], cumulative)
-                estimates = cell_estimates(values, where=f"{cell['experiment']}/{protocol}")
-                if plan.get("compared") and index == 0:
-                    compared_values[protocol] = values
-                elif plan.get("compared") and protocol in compared_values:
-                    found = differences(compared_values[protocol], values, name=row["variant"], label=row_label(row), protocol=protocol)
-                    paired = {(d["metric"], d["horizon"]): d for d in found}
+            label = group.get("label", protocol)
             if group.get("gflops"):
-                record = _base_record(plan, row, cell)
-                record.update(protocol=protocol, metric="gflops", horizon=0, column=f"{protocol}/gflops", score_files="")
-                record["paper"] = _paper_value(paper, row.get("paper"), f"{protocol}/gflops")
-                if cell and "complexity" in cell:
-                    _set_exact(record, counted_gflops(read_complexity(base / cell["complexity"])))
-                    record["complexity_file"] = cell["complexity"]
-                records.append(_finish(record, plan))
+                columns.append((f"{protocol}/gflops", f"{label} {gflops_record.label}"))
             if group.get("params"):
-                record = _base_record(plan, row, cell)
-                record.update(protocol=protocol, metric="params", horizon=0, column=f"{protocol}/params", score_files="")
-                record["paper"] = _paper_value(paper, row.get("paper"), f"{protocol}/params")
-                if cell and "complexity" in cell:
-                    params = read_complexity(base / cell["complexity"]).get("params")
-                    _set_exact(record, None if params is None else float(params) * PAPER_SCALE["params"])
-                    record["complexity_file"] = cell["complexity"]
-                records.append(_finish(record, plan))
+                columns.append((f"{protocol}/params", f"{label} {params_record.label}"))
             for metric in group["metrics"]:
                 for horizon in group["horizons"]:
-                    column = f"{protocol}/{metric}/t{horizon}"
+                    # The header itself says when t+k is a cumulative mean (the paper's convention), not frame t+k.
+                    when = f"t+{horizon} (cum. t+1..t+{horizon})" if cumulative and horizon > 1 else f"t+{horizon}"
+                    columns.append((f"{protocol}/{metric}/t{horizon}", f"{label} {get_quantity(metric).label} {when}"))
+        cache: dict[str, Any] = {}
+        compared_values: dict[str, dict[tuple[str, int], pd.DataFrame]] = {}  # protocol -> the compared method's values
+        for index, row in enumerate(plan["rows"]):
+            for group in plan["groups"]:
+                protocol = group["protocol"]
+                cell = row["cells"].get(protocol)
+                estimates: dict[tuple[str, int], Estimate] = {}
+                paired: dict[tuple[str, int], dict[str, Any]] = {}
+                if cell:
+                    values = cell_values(cell_scores(cell, protocol, base, cache), group["horizons"], cumulative)
+                    estimates = cell_estimates(values, where=f"{cell['experiment']}/{protocol}")
+                    if plan.get("compared") and index == 0:
+                        compared_values[protocol] = values
+                    elif plan.get("compared") and protocol in compared_values:
+                        found = differences(compared_values[protocol], values, name=row["variant"], label=row_label(row),
+                                            protocol=protocol)
+                        paired = {(d["metric"], d["horizon"]): d for d in found}
+                if group.get("gflops"):
                     record = _base_record(plan, row, cell)
-                    record.update(protocol=protocol, metric=metric, horizon=horizon, column=column)
-                    record["paper"] = _paper_value(paper, row.get("paper"), column)
-                    if (metric, horizon) in estimates:
-                        _set_estimate(record, estimates[(metric, horizon)], PAPER_SCALE[metric])
-                    if (metric, horizon) in paired:
-                        _set_difference(record, paired[(metric, horizon)], plan["compared"], PAPER_SCALE[metric])
-                    records.append(_finish(record, plan))
-    notes = [
-        "t+3 / t+5: cumulative means over t+1..t+k (the paper's convention)." if cumulative else
-        "t+k: the score of frame t+k alone (not cumulative).",
-        "MS-SSIM, SSIM and LPIPS in x10^-2; PSNR in dB; GFLOPs counted with fvcore, one multiply-add = one FLOP "
-        "(routed methods: expected cost under the measured block usage).",
-        INTERVAL_NOTE,
-        CONSISTENCY_NOTE if paper is not None else PAIRED_NOTE,
-    ]
-    missing_groups = [g["protocol"] for g in plan["groups"] if not g.get("available", True)]
-    if missing_groups:
-        notes.append(f"Protocols not in this configuration: {', '.join(missing_groups)}.")
-    return TableResult(plan, pd.DataFrame.from_records(records, columns=CELL_COLUMNS), columns, notes)
-
-
-def usage_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
-    """Per-block usage rates (Table 4): fraction of routing decisions that ran each block, ×10⁻²."""
-    base = Path(base)
-    paper = read_paper_csv(base / plan["paper"])
-    blocks = [c for c in paper.columns if c.startswith("block")]
-    columns = [(b, f"{b.replace('block', 'block ')} (x{int(paper.at['scale', b])})" if "scale" in paper.index else b) for b in blocks]
-    records = []
-    cache: dict[str, Any] = {}
-    for row in plan["rows"]:
-        cell = row["cells"].get(row["protocol"])
-        usage = None
-        if cell:
-            usage = per_clip_usage(cell_scores(cell, row["protocol"], base, cache))
-        for index, block in enumerate(blocks):
-            record = _base_record(plan, row, cell)
-            record.update(protocol=row["protocol"], metric="usage", horizon=0, column=block)
-            record["paper"] = _paper_value(paper, row.get("paper"), block)
-            if usage is not None:
-                hit = usage[usage["block"] == index]
-                if not hit.empty:
-                    where = f"{cell['experiment']}/{row['protocol']} block {index}"
-                    _set_estimate(record, estimate(_interval_frame(hit.rename(columns={"usage_rate": "value"})), where=where),
-                                  PAPER_SCALE["usage"])
-            records.append(_finish(record, plan))
-    notes = [
-        "Usage rate (x10^-2): fraction of routing decisions (clips x steps x routing seeds) that ran the block.",
-        INTERVAL_NOTE,
-        CONSISTENCY_NOTE,
-    ]
-    return TableResult(plan, pd.DataFrame.from_records(records, columns=CELL_COLUMNS), columns, notes)
-
-
-def beta_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
-    """GFLOPs, LPIPS and MS-SSIM of DMVFN evaluated with other betas (Tables 8, 13); rows = quantities."""
-    base = Path(base)
-    paper = read_paper_csv(base / plan["paper"])
-    horizon = int(plan.get("horizon", 1))
-    records = []
-    columns = []
-    cache: dict[str, Any] = {}
-    for panel in plan["panels"]:
-        protocol = panel["protocol"]
-        for beta in plan["betas"]:
-            column = f"{protocol}/beta={beta}"
-            columns.append((column, f"{panel.get('label', protocol)} β={beta}"))
-            cell = panel["cells"].get(beta)
-            estimates = (cell_estimates(cell_values(cell_scores(cell, protocol, base, cache), [horizon], True),
-                                        where=f"{cell['experiment']}/{protocol}") if cell else {})
-            complexity = read_complexity(base / cell["complexity"]) if cell and "complexity" in cell else None
-            for quantity in ("gflops", "lpips", "ms_ssim"):
-                row = {"paper": quantity, "label": METRIC_LABEL[quantity], "variant": plan["betas"][beta], "status": "run" if cell else "not-run"}
-                record = _base_record(plan, row, cell)
-                record.update(protocol=protocol, metric=quantity, horizon=horizon if quantity != "gflops" else 0, column=column)
-                record["paper"] = _paper_value(paper, quantity, column)
-                if quantity == "gflops":
-                    record["score_files"] = ""
-                    if complexity is not None:
-                        _set_exact(record, counted_gflops(complexity))
+                    record.update(protocol=protocol, metric="gflops", horizon=0, column=f"{protocol}/gflops", score_files="")
+                    record["paper"] = _paper_value(paper, row.get("paper"), f"{protocol}/gflops")
+                    if cell and "complexity" in cell:
+                        _set_exact(record, counted_gflops(read_complexity(base / cell["complexity"])))
                         record["complexity_file"] = cell["complexity"]
-                elif (quantity, horizon) in estimates:
-                    _set_estimate(record, estimates[(quantity, horizon)], PAPER_SCALE[quantity])
+                    records.append(_finish(record, plan))
+                if group.get("params"):
+                    record = _base_record(plan, row, cell)
+                    record.update(protocol=protocol, metric="params", horizon=0, column=f"{protocol}/params", score_files="")
+                    record["paper"] = _paper_value(paper, row.get("paper"), f"{protocol}/params")
+                    if cell and "complexity" in cell:
+                        params = read_complexity(base / cell["complexity"]).get("params")
+                        _set_exact(record, None if params is None else float(params) * params_record.scale)
+                        record["complexity_file"] = cell["complexity"]
+                    records.append(_finish(record, plan))
+                for metric in group["metrics"]:
+                    scale = get_quantity(metric).scale
+                    for horizon in group["horizons"]:
+                        column = f"{protocol}/{metric}/t{horizon}"
+                        record = _base_record(plan, row, cell)
+                        record.update(protocol=protocol, metric=metric, horizon=horizon, column=column)
+                        record["paper"] = _paper_value(paper, row.get("paper"), column)
+                        if (metric, horizon) in estimates:
+                            _set_estimate(record, estimates[(metric, horizon)], scale)
+                        if (metric, horizon) in paired:
+                            _set_difference(record, paired[(metric, horizon)], plan["compared"], scale)
+                        records.append(_finish(record, plan))
+        notes = [
+            "t+3 / t+5: cumulative means over t+1..t+k (the paper's convention)." if cumulative else
+            "t+k: the score of frame t+k alone (not cumulative).",
+            METRICS_UNITS_NOTE,
+            INTERVAL_NOTE,
+            CONSISTENCY_NOTE if paper is not None else PAIRED_NOTE,
+        ]
+        missing_groups = [g["protocol"] for g in plan["groups"] if not g.get("available", True)]
+        if missing_groups:
+            notes.append(f"Protocols not in this configuration: {', '.join(missing_groups)}.")
+        return TableResult(plan, pd.DataFrame.from_records(records, columns=CELL_COLUMNS), columns, notes)
+
+
+@register_table_kind("usage")
+class UsageTable(TableKind):
+    """Per-block usage rates (Table 4): fraction of routing decisions that ran each block, ×10⁻²."""
+
+    def build(self, plan: dict[str, Any], base: Path) -> TableResult:
+        paper = read_paper_csv(base / plan["paper"])
+        blocks = [c for c in paper.columns if c.startswith("block")]
+        columns = [(b, f"{b.replace('block', 'block ')} (x{int(paper.at['scale', b])})" if "scale" in paper.index else b)
+                   for b in blocks]
+        scale = get_quantity("usage").scale
+        records = []
+        cache: dict[str, Any] = {}
+        for row in plan["rows"]:
+            cell = row["cells"].get(row["protocol"])
+            usage = None
+            if cell:
+                usage = per_clip_usage(cell_scores(cell, row["protocol"], base, cache))
+            for index, block in enumerate(blocks):
+                record = _base_record(plan, row, cell)
+                record.update(protocol=row["protocol"], metric="usage", horizon=0, column=block)
+                record["paper"] = _paper_value(paper, row.get("paper"), block)
+                if usage is not None:
+                    hit = usage[usage["block"] == index]
+                    if not hit.empty:
+                        where = f"{cell['experiment']}/{row['protocol']} block {index}"
+                        _set_estimate(record, estimate(_interval_frame(hit.rename(columns={"usage_rate": "value"})),
+                                                       where=where), scale)
                 records.append(_finish(record, plan))
-    notes = [
-        f"Scores at t+{horizon}; MS-SSIM and LPIPS in x10^-2; GFLOPs: expected cost under the measured block usage.",
-        "beta is changed at inference only: every column evaluates the same trained DMVFN.",
-        INTERVAL_NOTE,
-        CONSISTENCY_NOTE,
-    ]
-    return TableResult(plan, pd.DataFrame.from_records(records, columns=CELL_COLUMNS), columns, notes)
+        notes = [
+            "Usage rate (x10^-2): fraction of routing decisions (clips x steps x routing seeds) that ran the block.",
+            INTERVAL_NOTE,
+            CONSISTENCY_NOTE,
+        ]
+        return TableResult(plan, pd.DataFrame.from_records(records, columns=CELL_COLUMNS), columns, notes)
+
+
+@register_table_kind("beta")
+class BetaTable(TableKind):
+    """GFLOPs, LPIPS and MS-SSIM of DMVFN evaluated with other betas (Tables 8, 13); rows = quantities."""
+
+    quantities: ClassVar[tuple[str, ...]] = ("gflops", "lpips", "ms_ssim")
+
+    def build(self, plan: dict[str, Any], base: Path) -> TableResult:
+        paper = read_paper_csv(base / plan["paper"])
+        horizon = int(plan.get("horizon", 1))
+        records = []
+        columns = []
+        cache: dict[str, Any] = {}
+        for panel in plan["panels"]:
+            protocol = panel["protocol"]
+            for beta in plan["betas"]:
+                column = f"{protocol}/beta={beta}"
+                columns.append((column, f"{panel.get('label', protocol)} β={beta}"))
+                cell = panel["cells"].get(beta)
+                estimates = (cell_estimates(cell_values(cell_scores(cell, protocol, base, cache), [horizon], True),
+                                            where=f"{cell['experiment']}/{protocol}") if cell else {})
+                complexity = read_complexity(base / cell["complexity"]) if cell and "complexity" in cell else None
+                for quantity in self.quantities:
+                    row = {"paper": quantity, "label": get_quantity(quantity).label, "variant": plan["betas"][beta],
+                           "status": "run" if cell else "not-run"}
+                    record = _base_record(plan, row, cell)
+                    record.update(protocol=protocol, metric=quantity, horizon=horizon if quantity != "gflops" else 0,
+                                  column=column)
+                    record["paper"] = _paper_value(paper, quantity, column)
+                    if quantity == "gflops":
+                        record["score_files"] = ""
+                        if complexity is not None:
+                            _set_exact(record, counted_gflops(complexity))
+                            record["complexity_file"] = cell["complexity"]
+                    elif (quantity, horizon) in estimates:
+                        _set_estimate(record, estimates[(quantity, horizon)], get_quantity(quantity).scale)
+                    records.append(_finish(record, plan))
+        notes = [
+            f"Scores at t+{horizon}; MS-SSIM and LPIPS in x10^-2; GFLOPs: expected cost under the measured block usage.",
+            "beta is changed at inference only: every column evaluates the same trained DMVFN.",
+            INTERVAL_NOTE,
+            CONSISTENCY_NOTE,
+        ]
+        return TableResult(plan, pd.DataFrame.from_records(records, columns=CELL_COLUMNS), columns, notes)
+
+    def display_groups(self, cells: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+        """One block per quantity (the rows of the paper's beta tables)."""
+        return [(get_quantity(q).label, cells[cells["row"] == q]) for q in self.quantities]
 
 
 def build_table(plan: dict[str, Any], base: str | Path = ".") -> TableResult:
-    builders = {"metrics": metrics_table, "usage": usage_table, "beta": beta_table}
-    return builders[plan["kind"]](plan, base)
+    """The cells of ``plan``, computed by its registered kind."""
+    return table_kind(plan["kind"]).build(plan, Path(base))
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # display
 
 
-def _fmt(value: float, digits: int = 2) -> str:
+def _digits(record: Mapping[str, Any]) -> int:
+    return get_quantity(record["metric"]).digits
+
+
+def _fmt(value: float, digits: int) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def _fmt_paper(record: Mapping[str, Any]) -> str:
+    return _fmt(record["paper"], _digits(record))
+
+
 def _fmt_repro(record: Mapping[str, Any]) -> str:
-    value = record["reproduced"]
+    value, digits = record["reproduced"], _digits(record)
     if math.isnan(value):
         return "–"
     lo, hi = record["lo"], record["hi"]
     if math.isnan(lo) or math.isnan(hi):
-        return f"{value:.2f} ± ?"  # one clip: no interval can be given
+        return f"{value:.{digits}f} ± ?"  # one clip: no interval can be given
     if hi > lo:
-        return f"{value:.2f} ± {(hi - lo) / 2:.2f}"
-    return f"{value:.2f}"
+        return f"{value:.{digits}f} ± {(hi - lo) / 2:.{digits}f}"
+    return f"{value:.{digits}f}"
 
 
 def _fmt_delta(record: Mapping[str, Any]) -> str:
     if math.isnan(record["delta"]):
         return "–"
     mark = CONSISTENCY_MARK.get(record["consistency"] or "", "")
-    return f"{record['delta']:+.2f}" + (f" {mark}" if mark else "")
+    return f"{record['delta']:+.{_digits(record)}f}" + (f" {mark}" if mark else "")
 
 
 def _fmt_difference(record: Mapping[str, Any]) -> str:
     if not record["verdict"]:
         return ""
-    return f"{record['difference']:+.2f} [{record['difference_lo']:+.2f}, {record['difference_hi']:+.2f}] {record['verdict']}"
+    d = _digits(record)
+    return (f"{record['difference']:+.{d}f} [{record['difference_lo']:+.{d}f}, {record['difference_hi']:+.{d}f}] "
+            f"{record['verdict']}")
 
 
 def display_lines(result: TableResult) -> tuple[list[str], list[list[str]]]:
     """Header and body lines (strings) shared by the Markdown and LaTeX writers."""
     header = ["Row", "Values", *[title for _, title in result.columns]]
     body: list[list[str]] = []
-    cells = result.cells
-    if result.plan["kind"] == "beta":
-        groups = [(q, cells[cells["row"] == q]) for q in ("gflops", "lpips", "ms_ssim")]
-    else:
-        order = list(dict.fromkeys(zip(cells["label"], cells["variant"], cells["row"])))
-        groups = [(key, cells[(cells["label"] == key[0]) & (cells["variant"] == key[1]) & (cells["row"] == key[2])]) for key in order]
-    for key, frame in groups:
+    for label, frame in table_kind(result.plan["kind"]).display_groups(result.cells):
         by_column = {r["column"]: r for r in frame.to_dict("records")}
-        label = METRIC_LABEL.get(key, key) if isinstance(key, str) else key[0]
         first = frame.iloc[0]
         status = first["status"]
         has_paper = frame["paper"].notna().any()
         has_repro = frame["reproduced"].notna().any()
         if has_paper or not first["variant"]:
             tag = "paper" if first["variant"] else "paper (reported in paper only)"
-            body.append([label, tag, *[_fmt(by_column[c]["paper"]) if c in by_column else "" for c, _ in result.columns]])
+            body.append([label, tag, *[_fmt_paper(by_column[c]) if c in by_column else "" for c, _ in result.columns]])
         if first["variant"]:
             if status == "not-run" and not has_repro:
                 body.append([label, "not run in this configuration", *["–"] * len(result.columns)])
@@ -536,18 +607,6 @@ def to_latex(result: TableResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write to a temporary name beside ``path`` and rename, so a crash never leaves a half-written artefact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    if isinstance(data, bytes):
-        tmp.write_bytes(data)
-    else:
-        tmp.write_text(data, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_table(result: TableResult, out_dir: str | Path) -> list[Path]:
     """``<out_dir>/<name>.{md,csv,tex}``."""
     out_dir = Path(out_dir)
@@ -564,7 +623,7 @@ def render_table(plan: dict[str, Any], out_dir: str | Path, base: str | Path = "
 
 
 __all__ = [
-    "CELL_COLUMNS", "PAPER_SCALE", "TableError", "TableResult", "atomic_write", "beta_table", "build_table",
-    "counted_gflops", "metrics_table", "read_paper_csv", "render_table", "to_latex", "to_markdown", "usage_table",
-    "write_table",
+    "CELL_COLUMNS", "TABLE_KINDS", "BetaTable", "MetricsTable", "TableError", "TableKind", "TableResult", "UsageTable",
+    "build_table", "counted_gflops", "read_paper_csv", "register_table_kind", "render_table", "table_kind", "to_latex",
+    "to_markdown", "write_table",
 ]
