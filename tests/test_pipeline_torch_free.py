@@ -74,3 +74,15 @@ def test_the_planner_knows_routedness_as_the_built_method_does(routing: str | No
 @pytest.mark.parametrize("name", sorted(set(BUILTIN_METHODS) - {"dmvfn"}))
 def test_baselines_are_not_routed(name: str) -> None:
     assert is_routed(name, {}) is False and create_method(name).routed is False
+
+
+def test_every_table_and_figure_kind_is_planned_and_rendered() -> None:
+    """A kind is registered twice by design: how the planner finds its cells (torch- and pandas-free, for the
+    Snakefile) and how the renderer draws it. Neither may exist without the other."""
+    from vpbench.pipeline.artefacts import FIGURE_KINDS as PLANNED_FIGURES
+    from vpbench.pipeline.artefacts import TABLE_KINDS as PLANNED_TABLES
+    from vpbench.reporting.figures import FIGURE_KINDS
+    from vpbench.reporting.tables import TABLE_KINDS
+
+    assert sorted(PLANNED_TABLES) == sorted(TABLE_KINDS.names())
+    assert sorted(PLANNED_FIGURES) == sorted(FIGURE_KINDS.names())

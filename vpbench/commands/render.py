@@ -64,24 +64,24 @@ def run_render(args: argparse.Namespace) -> int:
         if target == "compare":
             from vpbench.reporting.tables import render_table
 
-            out = args.out_dir or Path(plan.reports) / "compare"
+            out = args.out_dir or Path(plan.paths.reports) / "compare"
             written = render_table(plan.compare_plan(), out)
         elif target == "compare-steps":
             from vpbench.reporting.figures import render_compare_steps
 
             if not args.protocol:
                 raise ConfigError("render compare-steps needs --protocol <name>")
-            out = args.out_dir or Path(plan.reports) / "compare"
+            out = args.out_dir or Path(plan.paths.reports) / "compare"
             written = render_compare_steps(plan.compare_plan(), args.protocol, out)
         elif target in plan.tables:
             from vpbench.reporting.tables import render_table
 
-            out = args.out_dir or Path(plan.reports) / "tables"
+            out = args.out_dir or Path(plan.paths.reports) / "tables"
             written = render_table(plan.table_plan(target), out)
         elif target in plan.figures:
             from vpbench.reporting.figures import render_figure
 
-            out = args.out_dir or Path(plan.reports) / "figures"
+            out = args.out_dir or Path(plan.paths.reports) / "figures"
             written = render_figure(plan.figure_plan(target), out)
         else:
             raise ConfigError(
