@@ -108,15 +108,38 @@ def parse_method_options(options: Any, where: str = "method_options") -> dict[st
     return parsed
 
 
-def _schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / name).read_text())
+def _registered_names() -> dict[str, list[str]]:
+    """What the schemas take from the registries (``x-registered-enum`` / ``x-registered-properties``)."""
+    from vpbench.evaluation.metric_records import COUNTED, METRIC_NAMES
+
+    return {"metric_names": list(METRIC_NAMES), "reported_quantities": [*METRIC_NAMES, *COUNTED]}
+
+
+def _fill_registered(node: Any, names: Mapping[str, list[str]]) -> Any:
+    """The schema with its registry placeholders filled: an enum of the registered names, or one non-negative
+    number property per name. The schema files hold no copy of the metric names, so a new metric is one record."""
+    if isinstance(node, list):
+        return [_fill_registered(item, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    filled = {key: _fill_registered(value, names) for key, value in node.items()}
+    if "x-registered-enum" in filled:
+        filled["enum"] = names[filled.pop("x-registered-enum")]
+    if "x-registered-properties" in filled:
+        filled["properties"] = {name: {"type": "number", "minimum": 0} for name in names[filled.pop("x-registered-properties")]}
+    return filled
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """``config/schema/<name>`` with the registered names filled in."""
+    return _fill_registered(json.loads((SCHEMA_DIR / name).read_text()), _registered_names())
 
 
 def validate(data: Any, schema_name: str, where: str) -> None:
     """Raise :class:`ConfigError` naming the offending key path if ``data`` violates ``config/schema/<name>``."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(_schema(schema_name))
+    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if not errors:
         return
