@@ -12,7 +12,7 @@ import torch
 
 from vpbench.gpu_check import check as gpu_check
 from vpbench.gpu_check.data import build_training_crops
-from vpbench.gpu_check.evaluation import TOLERANCES, compare
+from vpbench.gpu_check.evaluation import compare, tolerance
 from vpbench.gpu_check.runner import SKIPPED_NO_CUDA, CheckFailed, run_part
 from vpbench.gpu_check.training import TRAIN_CASES, run_ddp, run_training
 
@@ -109,7 +109,8 @@ def _scores(values: dict[str, float], blocks: str = "111") -> pd.DataFrame:
 def test_comparison_applies_the_stated_tolerance():
     reference = _scores({"psnr": 30.0, "lpips": 0.1, "ms_ssim": 0.9, "ssim": 0.8})
     close = _scores({"psnr": 30.004, "lpips": 0.10004, "ms_ssim": 0.9, "ssim": 0.8})
-    far = _scores({"psnr": 30.0, "lpips": 0.1, "ms_ssim": 0.9 + 2 * TOLERANCES["ms_ssim"], "ssim": 0.8})
+    assert (tolerance("ms_ssim"), tolerance("psnr")) == pytest.approx((5e-5, 5e-3))  # half the paper's last digit
+    far = _scores({"psnr": 30.0, "lpips": 0.1, "ms_ssim": 0.9 + 2 * tolerance("ms_ssim"), "ssim": 0.8})
     assert compare(reference, close)["within_tolerance"]
     outcome = compare(reference, far)
     assert not outcome["within_tolerance"] and set(outcome["outside_tolerance"]) == {"ms_ssim"}

@@ -64,6 +64,7 @@ class Metric:
     compute: str | None = None
     min_size: int | None = None
     size_reason: str = ""
+    unit: str = ""  # of the shown value when it is not scaled (PSNR: dB)
 
     def __post_init__(self) -> None:
         if self.direction not in ("higher", "lower"):
@@ -79,6 +80,11 @@ class Metric:
     def scale_note(self) -> str:
         """How tables and figures state the unit change (``"x10^-2"``), empty when values are shown as computed."""
         return "x10^-2" if self.scale == 100.0 else ""
+
+    @property
+    def printed_resolution(self) -> float:
+        """One unit of the last digit a table prints, on the raw value (MS-SSIM x10^-2 with 2 decimals: 1e-4)."""
+        return 10.0 ** -self.digits / self.scale
 
     def function(self) -> Callable[..., Any]:
         """The torch function named by ``compute``, imported now (importing it imports torch)."""
@@ -101,7 +107,7 @@ METRICS: dict[str, Metric] = {
         Metric("ms_ssim", "MS-SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ms_ssim",
                min_size=ms_ssim_min_side(), size_reason=ms_ssim_size_reason()),
         Metric("lpips", "LPIPS", "lower", scale=100.0, compute=f"{_FUNCTIONS}:lpips"),
-        Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr"),
+        Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr", unit="dB"),
         # pytorch-msssim silently skips smoothing along a side shorter than the window: refused instead.
         Metric("ssim", "SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ssim", min_size=MS_SSIM_WIN_SIZE,
                size_reason=f"SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px"),

@@ -344,7 +344,7 @@ def evaluate_experiment(
     """Score rows of experiment ``spec`` (:class:`vpbench.pipeline.spec.ExperimentSpec`) on one protocol.
 
     ``max_clips`` and ``seeds`` override ``spec.eval``; ``metrics`` defaults to the protocol's own list when it
-    has one, else all four. The LPIPS channel order is ``spec.eval.channel_order_lpips``.
+    has one, else every metric of ``metric_records.METRICS``. The LPIPS channel order is ``spec.eval.channel_order_lpips``.
     """
     protocol, windows = _protocol_windows(protocol_name, data_root, max_clips if max_clips is not None else spec.eval.max_clips)
     selection = FrameSelection(tuple(protocol.input_indices), tuple(protocol.target_indices))

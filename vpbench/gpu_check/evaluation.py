@@ -8,9 +8,10 @@ every block p ~ 0.5, where round-off alone flips decisions, while with beta = 1 
 half the mean (p = min(n sigma_i / sum sigma, 1) >= 0.5), far from a near-uniform router's values. Whether both
 devices ran the same blocks is checked too.
 
-Tolerance (:data:`TOLERANCES`): the per-step means over the clips, the numbers the tables aggregate, may differ by
-at most half a unit of the last digit the paper prints: MS-SSIM, SSIM and LPIPS are printed x100 with two decimals
-(resolution 1e-4 on the raw value, so 5e-5), PSNR with two decimals (0.005 dB). Below that a device difference cannot
+Tolerance (:func:`tolerance`): the per-step means over the clips, the numbers the tables aggregate, may differ by
+at most half a unit of the last digit the paper prints (the metric record's ``printed_resolution``): MS-SSIM, SSIM
+and LPIPS are printed x100 with two decimals (resolution 1e-4 on the raw value, so 5e-5), PSNR with two decimals
+(0.005 dB). Below that a device difference cannot
 change a rendered cell. Per-clip maxima are reported beside them, not checked: rollouts amplify round-off, and a single
 clip is not a table cell. CUDA runs with PyTorch's defaults (cuDNN may use TF32 for convolutions), as
 ``vpbench evaluate`` does; the same comparison with TF32 disabled is reported beside it to show which part of the
@@ -28,7 +29,13 @@ import torch
 from vpbench.gpu_check.data import EVAL_PROTOCOL
 from vpbench.gpu_check.runner import CheckFailed
 
-TOLERANCES: dict[str, float] = {"ms_ssim": 5e-5, "ssim": 5e-5, "lpips": 5e-5, "psnr": 5e-3}
+
+
+def tolerance(metric: str) -> float:
+    """Half a unit of the last digit the paper prints for ``metric``: below it no rendered cell can change."""
+    from vpbench.evaluation.metric_records import get_metric
+
+    return get_metric(metric).printed_resolution / 2
 EVAL_OPTIONS = {"inference_routing": "threshold", "beta": 1.0}
 SEED = 1234
 
@@ -81,7 +88,7 @@ def compare(reference: pd.DataFrame, other: pd.DataFrame) -> dict[str, Any]:
     for (metric, _step), row in step_means.iterrows():
         worst_mean[metric] = max(worst_mean.get(metric, 0.0), abs(row["value_other"] - row["value_ref"]))
     worst_clip = merged.groupby("metric")["diff"].max().to_dict()
-    outside = {m: d for m, d in worst_mean.items() if d > TOLERANCES[m]}
+    outside = {m: d for m, d in worst_mean.items() if d > tolerance(m)}
     return {
         "rows": len(merged),
         "max_abs_diff_of_step_means": worst_mean,
@@ -104,7 +111,7 @@ def run_evaluation(prepared: Path, checkpoint: Path, devices: tuple[str, str], m
         "clips": int(rows["clip_id"].nunique()),
         "mean_active_blocks": float(rows["active_blocks"].str.count("1").mean()),
         "metrics": sorted(set(rows["metric"])),
-        "tolerance_of_step_means": TOLERANCES,
+        "tolerance_of_step_means": {m: tolerance(m) for m in sorted(set(rows["metric"]))},
         "reference_device": reference_device,
         "device": device,
         "means_reference": per_step_means(reference),

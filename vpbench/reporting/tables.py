@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from vpbench.evaluation import scores
-from vpbench.evaluation.metric_records import get_quantity
+from vpbench.evaluation.metric_records import METRICS, get_quantity
 from vpbench.reporting.aggregate import per_clip_usage
 from vpbench.reporting.comparison import cell_values, differences
 from vpbench.reporting.intervals import VALUE_COLUMNS, Estimate, consistency, estimate
@@ -70,14 +70,35 @@ CONSISTENCY_NOTE = (
 
 
 # The notes below name metrics in prose; tests/test_metric_records.py checks them against the metric records.
-METRICS_UNITS_NOTE = (
-    "MS-SSIM, SSIM and LPIPS in x10^-2; PSNR in dB; GFLOPs counted with fvcore, one multiply-add = one FLOP "
-    "(routed methods: expected cost under the measured block usage)."
-)
+def _listing(labels: list[str], joint: str) -> str:
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} {joint} {labels[-1]}"
+
+
+def _units_note() -> str:
+    """How values are shown, from the metric records (scale, unit)."""
+    by_note: dict[str, list[str]] = {}
+    for metric in METRICS.values():
+        if metric.scale_note:
+            by_note.setdefault(metric.scale_note, []).append(metric.label)
+    parts = [f"{_listing(labels, 'and')} in {note}" for note, labels in by_note.items()]
+    parts += [f"{m.label} in {m.unit}" for m in METRICS.values() if m.unit]
+    parts.append("GFLOPs counted with fvcore, one multiply-add = one FLOP (routed methods: expected cost under the "
+                 "measured block usage).")
+    return "; ".join(parts)
+
+
+def _directions() -> str:
+    """Which way is better for each metric, from the records."""
+    higher = "/".join(m.label for m in METRICS.values() if m.higher_is_better)
+    lower = "/".join(m.label for m in METRICS.values() if not m.higher_is_better)
+    return f"Directions: higher {higher}, lower {lower}."
+
+
+METRICS_UNITS_NOTE = _units_note()
 PAIRED_NOTE = (
     "Under each baseline: the compared method minus that baseline on the same clips and steps, with a 95% interval "
     "(paired, over clips as for the cells, plus both methods' training-seed spread) and the verdict for the compared method: "
-    "better, worse, or not distinguishable (the interval contains 0). Directions: higher MS-SSIM/SSIM/PSNR, lower LPIPS."
+    "better, worse, or not distinguishable (the interval contains 0). " + _directions()
 )
 
 
