@@ -9,7 +9,7 @@ JOBS ?= 2
 # Tests and the smoke run never touch the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: all env assets test test-cluster smoke report bench bench-loader gpu-check clean-smoke
+.PHONY: all env assets test test-fast test-cluster smoke report bench bench-loader gpu-check clean-smoke
 
 all: test
 
@@ -29,6 +29,11 @@ assets: $(ASSETS)
 
 test: $(ASSETS)
 	$(OFFLINE) $(BIN)/python -m pytest -q
+
+# The unit tests alone (about 2 minutes on 2 cores): everything but the tests marked slow, which run the pipeline end
+# to end. For the edit-test loop; `make test` (what CI runs) is the whole suite.
+test-fast: $(ASSETS)
+	$(OFFLINE) $(BIN)/python -m pytest -q -m "not slow"
 
 # The pipeline through a throwaway one-node SLURM (root; installs the Debian packages slurm-wlm and munge when
 # missing): tests/cluster/slurm_test.sh. Kept out of `make test` so that a workstation never installs system packages.

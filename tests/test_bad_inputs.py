@@ -8,9 +8,6 @@ printed, and nothing half-written is left where a later step could take it for a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,17 +18,13 @@ import pytest
 import torch
 import yaml
 
+from tests.conftest import ROOT, SMOKE_CONFIG, Workflow, requires_snakemake, smoke_config
 from tests.test_train_support import TinyPredictor, tiny_spec
 from vpbench.evaluation import rollout as evaluation
 from vpbench.cli import main as vpbench_main
-from vpbench.pipeline.config import load_config
 from vpbench.pipeline.plan import Plan
 from vpbench.evaluation.scores import SCORE_COLUMNS, ScoreFileError, read_scores, write_scores
 from vpbench.pipeline.spec import ExperimentSpec
-
-ROOT = Path(__file__).resolve().parent.parent
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-SMOKE = ROOT / "config" / "smoke.yaml"
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -102,9 +95,8 @@ CONFIG_CASES = {
 
 
 def write_bad_config(tmp_path: Path, edit: Callable[[dict, dict], None]) -> Path:
-    config = load_config([SMOKE])
+    config = smoke_config(tmp_path)
     experiments = yaml.safe_load((ROOT / config["experiments_file"]).read_text())
-    config["paths"] = {key: str(tmp_path / key) for key in ("raw", "prepared", "results", "reports")}
     config["experiments_file"] = str(tmp_path / "experiments.yaml")
     config["tables_file"] = str(ROOT / config["tables_file"])
     edit(config, experiments)
@@ -128,14 +120,13 @@ def test_a_bad_config_fails_at_plan_time_naming_the_key(tmp_path, capsys, case):
 
 
 def test_the_unedited_smoke_config_plans():
-    assert len(Plan.from_files([SMOKE]).experiments) > 10
+    assert len(Plan.from_files([SMOKE_CONFIG]).experiments) > 10
 
 
-@pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake is not installed next to this python")
-def test_snakemake_dry_run_stops_on_a_bad_method_before_any_job(tmp_path):
+@requires_snakemake
+def test_snakemake_dry_run_stops_on_a_bad_method_before_any_job(tmp_path, workflow: Workflow):
     config = write_bad_config(tmp_path, CONFIG_CASES["beta 1.5"][0])
-    result = subprocess.run([str(SNAKEMAKE), "-n", "--configfile", str(config), "--cores", "1"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = workflow.snakemake("-n", "--configfile", str(config), "--cores", "1", timeout=300)
     assert result.returncode != 0
     assert "variants.dmvfn-beta_0.3.options.beta" in result.stdout + result.stderr
     assert "Job stats" not in result.stdout
@@ -386,8 +377,7 @@ def test_a_whole_score_file_reads(tmp_path):
 
 
 def _render_world(tmp_path: Path) -> tuple[Plan, Path]:
-    config = load_config([SMOKE])
-    config["paths"] = {key: str(tmp_path / key) for key in ("raw", "prepared", "results", "reports")}
+    config = smoke_config(tmp_path)
     config["select"] = {"variants": ["copy_last", "dmvfn"], "configurations": ["kitti"]}
     config.pop("official_weights")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
@@ -520,23 +510,22 @@ def test_an_unexpected_error_is_one_line_with_a_hint(capsys, monkeypatch):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(render, "_plan", boom)
-    code, err = run_cli(capsys, "plan")
+    code, err = run_cli(capsys, "render", "table1")
     assert code == 1
     assert_one_line(err, "ZeroDivisionError: division by zero", "--debug")
 
 
 # ------------------------------------------------------------------------------------- config edits re-run cleanly
 @pytest.mark.slow
-@pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake is not installed next to this python")
-def test_editing_a_training_setting_reruns_the_experiment_from_scratch(tmp_path, small_kitti):
+@requires_snakemake
+def test_editing_a_training_setting_reruns_the_experiment_from_scratch(tmp_path, small_kitti, workflow: Workflow):
     """Snakemake re-runs spec and train after `max_steps` changes; the old run is kept aside, no manual clean-up."""
     import shutil
 
     from vpbench.training.checkpoints import load_training_checkpoint
 
     experiment = "dmvfn-routing_none-kitti"
-    config = load_config([SMOKE])
-    config["paths"] = {key: str(tmp_path / key) for key in ("raw", "prepared", "results", "reports")}
+    config = smoke_config(tmp_path)
     config["select"] = {"experiments": [experiment], "variants": ["dmvfn-routing_none"], "configurations": ["kitti"]}
     config.pop("official_weights")
     config["recipes"]["smoke"].update(max_steps=2, batch_size=1, crop=32, checkpoint_every=1, max_clips=2)
@@ -546,11 +535,9 @@ def test_editing_a_training_setting_reruns_the_experiment_from_scratch(tmp_path,
     plan = Plan(config, root=ROOT)
     target = plan.checkpoint_file(experiment)
 
-    def snakemake() -> subprocess.CompletedProcess:
-        command = [str(SNAKEMAKE), "--configfile", str(config_file), "--cores", "1", "--allowed-rules", "spec", "train",
-                   "--show-failed-logs", target]
-        env = dict(os.environ, PATH=f"{SNAKEMAKE.parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    def snakemake():
+        return workflow.snakemake("--configfile", str(config_file), "--cores", "1", "--allowed-rules", "spec", "train",
+                                  "--show-failed-logs", target, timeout=300)
 
     first = snakemake()
     assert first.returncode == 0, first.stderr[-3000:]

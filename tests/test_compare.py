@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +11,11 @@ import pandas as pd
 import pytest
 
 from models import registry
-from vpbench.pipeline.config import ConfigError, load_config, method_name_of, parse_method_options
+from tests.conftest import ROOT, Workflow, requires_snakemake, smoke_config
+from vpbench.pipeline.config import ConfigError, method_name_of, parse_method_options
 from vpbench.pipeline.plan import Plan
 from vpbench.reporting.tables import build_table, render_table
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "example-method"
 
 
@@ -56,8 +54,7 @@ def test_module_path_builds_the_example_and_it_predicts(example_on_path) -> None
 
 
 def smoke_plan(tmp_path: Path, **overrides) -> Plan:
-    config = load_config([ROOT / "config/smoke.yaml"])
-    config["paths"] = {key: str(tmp_path / key) for key in ("raw", "prepared", "results", "reports")}
+    config = smoke_config(tmp_path)
     config.update(overrides)
     return Plan(config, root=ROOT)
 
@@ -171,21 +168,13 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path, monkeypat
     assert "Paper values" not in markdown
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="snakemake CLI path layout")
-def test_compare_target_dry_runs_with_a_module_path(tmp_path: Path) -> None:
-    import subprocess
-
-    snakemake = Path(sys.executable).with_name("snakemake")
-    config = load_config([ROOT / "config/smoke.yaml"])
-    config["paths"] = {key: str(tmp_path / key) for key in ("raw", "prepared", "results", "reports")}
+@requires_snakemake
+def test_compare_target_dry_runs_with_a_module_path(tmp_path: Path, workflow: Workflow) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(json.dumps(config))
-    result = subprocess.run(
-        [str(snakemake), "-n", "--configfile", str(path), "--cores", "1", "compare", "--config",
-         "method=vpbench_example_method:build", "compare_protocols=[kitti]"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-        # the plugin is importable (installed), since the plan resolves every method before any job
-        env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(EXAMPLE), os.environ.get("PYTHONPATH")]))),
-    )
+    path.write_text(json.dumps(smoke_config(tmp_path)))
+    # the plugin is importable (installed), since the plan resolves every method before any job
+    result = workflow.snakemake("-n", "--configfile", str(path), "--cores", "1", "compare", "--config",
+                                "method=vpbench_example_method:build", "compare_protocols=[kitti]", pythonpath=(EXAMPLE,),
+                                timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "compare_table" in result.stdout and "vpbench_example_method.build-kitti" in result.stdout

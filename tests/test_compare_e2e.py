@@ -1,25 +1,19 @@
 """End to end: `snakemake compare` on the example plugin (module path) on smoke KITTI, every cell traceable.
 
-Slow: prepares the smoke KITTI subset, trains the example, DMVFN, DVF and PredNet for a few steps, writes the
+Slow: on the session's prepared smoke data, trains the example, DMVFN, DVF and PredNet for a few steps, writes the
 official-format stand-in from that DMVFN and evaluates everything on two clips.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from vpbench.pipeline.config import load_config
+from tests.conftest import ROOT, SmokeData, Workflow, job_counts, smoke_config
 from vpbench.pipeline.plan import Plan
 
-ROOT = Path(__file__).resolve().parent.parent
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 METHOD = "vpbench_example_method:build"
 NAME = "vpbench_example_method.build"
 
@@ -27,25 +21,24 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def compared(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+def compared(tmp_path_factory: pytest.TempPathFactory, smoke_data: SmokeData) -> Plan:
     tmp = tmp_path_factory.mktemp("compare")
-    config = load_config([ROOT / "config/smoke.yaml"])
-    config["paths"] = {key: str(tmp / key) for key in ("raw", "prepared", "results", "reports")}
+    workflow = Workflow.copy_to(tmp / "repo")
+    config = smoke_config(tmp)
     config["select"] = {"variants": ["copy_last"], "configurations": ["kitti"]}
     config["recipes"]["smoke"].update(max_steps=3, checkpoint_every=3, log_every=1, max_clips=2)
     config["evaluation"].update(routing_seeds=[0], max_clips=2)  # two clips: the smallest set with an interval
-    path = tmp / "compare.yaml"
-    path.write_text(yaml.safe_dump(config))
+    smoke_data.install(config)
+    path = workflow.write_config(config, "compare.yaml")
     # Tests cannot pip-install the plugin: the module path plus PYTHONPATH is the same factory its entry point names.
-    pythonpath = os.pathsep.join([str(ROOT / "examples" / "example-method"), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PATH=f"{SNAKEMAKE.parent}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONPATH=pythonpath,
-               HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", OMP_NUM_THREADS="1")
-    command = [str(SNAKEMAKE), "--profile", "workflow/profiles/smoke", "--configfile", str(path), "--cores", "2", "compare",
-               "--config", f"method={METHOD}", "compare_protocols=[kitti]", "method_options={width: 8}"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    result = workflow.smoke(path, "compare", "--config", f"method={METHOD}", "compare_protocols=[kitti]",
+                            "method_options={width: 8}", pythonpath=(ROOT / "examples" / "example-method",))
     assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])
+    ran = job_counts(result.stderr)
+    assert "prepare" not in ran and "smoke_data" not in ran  # the session's data is the pipeline's own, up to date
     config.update(method=METHOD, compare_protocols=["kitti"], method_options={"width": 8})
-    return Plan(config, root=ROOT)
+    # The plugin is importable in the workflow only: the plan checked it there, this one gives the paths.
+    return Plan(config, root=workflow.root, method_checks="skip")
 
 
 def test_the_table_is_written_in_three_formats(compared: Plan) -> None:

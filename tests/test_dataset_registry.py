@@ -16,7 +16,7 @@ from data_prep.protocols import PROTOCOLS, get_protocol
 from data_prep.registry import (
     Dataset, EvalProtocol, SourceFormat, datasets, protocol_config_errors, protocols, register_dataset,
 )
-from vpbench.pipeline.plan import load_config
+from vpbench.pipeline.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 
 
 def _name(requirement: str) -> str:
@@ -43,6 +42,8 @@ def test_ci_runs_make_test_and_make_creates_the_venv() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert "-m venv" in makefile and re.search(r"^test:", makefile, re.M) and re.search(r"^smoke:", makefile, re.M)
+    # `make test-fast`: the same suite without the end-to-end runs
+    assert re.search(r'^test-fast:.*\n\t.*pytest -q -m "not slow"$', makefile, re.M)
 
 
 def test_console_script_is_declared() -> None:

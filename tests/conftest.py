@@ -1,0 +1,126 @@
+"""Shared fixtures of the test suite: the Snakemake workflow run offline in a throwaway copy of the repository, and
+the smoke datasets built and prepared once per session.
+
+Pipeline runs never write into the checkout: snakemake works in a copy of ``Snakefile``, ``workflow/`` and
+``config/`` (its ``.snakemake/`` state and every relative output, such as the smoke config's official-format
+stand-in, land in that copy), with the checkout's code imported. The smoke data (raw trees cut from the offline
+clips, every dataset of ``config/smoke.yaml`` prepared) is made once by the pipeline's own ``smoke_data`` and
+``prepare`` rules; tests only read it, and a pipeline run works on its own copy (``SmokeData.install``), so no test
+sees another's outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from vpbench.pipeline.config import load_config
+from vpbench.pipeline.plan import Plan
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+SMOKE_CONFIG = ROOT / "config" / "smoke.yaml"
+#: what a pipeline run reads from the repository (the code is imported from the checkout, see offline_env)
+WORKFLOW_FILES = ("Snakefile", "workflow", "config")
+PATH_KEYS = ("raw", "prepared", "results", "reports")
+
+requires_snakemake = pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake is not installed next to this python")
+
+
+def offline_env(*pythonpath: str | Path) -> dict[str, str]:
+    """A pipeline run's environment: this venv's commands first on PATH, the checkout (and ``pythonpath``)
+    importable whatever the installed copy points to, no network, one thread per process."""
+    path = os.pathsep.join([str(SNAKEMAKE.parent), os.environ.get("PATH", "")])
+    python = os.pathsep.join(filter(None, [*map(str, pythonpath), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    return dict(os.environ, PATH=path, PYTHONPATH=python, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
+                OMP_NUM_THREADS="1")
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The "Job stats" table of snakemake's output (stdout of a dry run, stderr of a run): {rule: jobs}."""
+    table = output[output.index("Job stats:") :].split("\n\n", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M) if m[1] != "total"}
+
+
+def smoke_config(folder: Path) -> dict[str, Any]:
+    """``config/smoke.yaml`` with every path it writes (raw, prepared, results, reports, the official-format
+    stand-in) under ``folder``."""
+    config = load_config([SMOKE_CONFIG])
+    config["paths"] = {key: str(folder / key) for key in PATH_KEYS}
+    if config.get("official_weights"):
+        config["official_weights"]["dir"] = str(folder / "official-standin")
+    return config
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A copy of the repository's workflow files; snakemake runs with it as working directory."""
+
+    root: Path
+
+    @classmethod
+    def copy_to(cls, folder: Path) -> Workflow:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in WORKFLOW_FILES:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, folder / name)
+        return cls(folder)
+
+    def write_config(self, config: dict[str, Any], name: str = "config.yaml") -> Path:
+        path = self.root / name
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    def snakemake(self, *args: str, pythonpath: tuple[str | Path, ...] = (), timeout: int = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([str(SNAKEMAKE), *args], cwd=self.root, env=offline_env(*pythonpath), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def smoke(self, config_file: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
+        """``make smoke``'s command line (smoke profile, 2 cores) on ``config_file``."""
+        return self.snakemake("--profile", "workflow/profiles/smoke", "--configfile", str(config_file), "--cores", "2",
+                              *args, **kwargs)
+
+
+@pytest.fixture
+def workflow(tmp_path: Path) -> Workflow:
+    return Workflow.copy_to(tmp_path / "repo")
+
+
+@dataclass(frozen=True)
+class SmokeData:
+    """The smoke raw trees and prepared datasets (``paths.raw`` and ``paths.prepared`` of a smoke run)."""
+
+    raw: Path
+    prepared: Path
+
+    def install(self, config: dict[str, Any]) -> None:
+        """Copy both trees to ``config``'s paths, times kept: its pipeline run finds its data up to date."""
+        for key in ("raw", "prepared"):
+            shutil.copytree(getattr(self, key), config["paths"][key], copy_function=shutil.copy2)
+
+
+@pytest.fixture(scope="session")
+def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> SmokeData:
+    """Built once per session by the pipeline's ``smoke_data`` and ``prepare`` rules; read it, or ``install`` a copy."""
+    if not SNAKEMAKE.exists():
+        pytest.skip("snakemake is not installed next to this python")
+    folder = tmp_path_factory.mktemp("smoke-data")
+    workflow = Workflow.copy_to(folder / "repo")
+    config = smoke_config(folder)
+    plan = Plan(config, root=workflow.root)
+    manifests = [f"{plan.prepared_dir(dataset)}/manifest.json" for dataset in config["datasets"]]
+    result = workflow.smoke(workflow.write_config(config), *manifests, "--allowed-rules", "smoke_data", "prepare")
+    assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])
+    return SmokeData(Path(config["paths"]["raw"]), Path(config["paths"]["prepared"]))
