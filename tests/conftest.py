@@ -4,9 +4,9 @@ the smoke datasets built and prepared once per session.
 Pipeline runs never write into the checkout: snakemake works in a copy of ``Snakefile``, ``workflow/`` and
 ``config/`` (its ``.snakemake/`` state and every relative output, such as the smoke config's official-format
 stand-in, land in that copy), with the checkout's code imported. The smoke data (raw trees cut from the offline
-clips, every dataset of ``config/smoke.yaml`` prepared) is made once by the pipeline's own ``smoke_data`` and
-``prepare`` rules; tests only read it, and a pipeline run works on its own copy (``SmokeData.install``), so no test
-sees another's outputs.
+clips, every dataset of ``config/smoke.yaml`` prepared) is made once per session by the commands of the pipeline's
+``smoke_data`` and ``prepare`` jobs; tests only read it, and a pipeline run works on its own copy
+(``SmokeData.install``), so no test sees another's outputs.
 """
 
 from __future__ import annotations
@@ -105,22 +105,27 @@ class SmokeData:
     raw: Path
     prepared: Path
 
-    def install(self, config: dict[str, Any]) -> None:
-        """Copy both trees to ``config``'s paths, times kept: its pipeline run finds its data up to date."""
-        for key in ("raw", "prepared"):
-            shutil.copytree(getattr(self, key), config["paths"][key], copy_function=shutil.copy2)
+    def install(self, config: dict[str, Any], prepared: bool = True) -> None:
+        """Copy the raw trees (and the prepared ones) to ``config``'s paths, times kept: a pipeline run on that
+        config finds them up to date."""
+        for key in ("raw", "prepared") if prepared else ("raw",):
+            shutil.copytree(getattr(self, key), config["paths"][key])
 
 
 @pytest.fixture(scope="session")
 def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> SmokeData:
-    """Built once per session by the pipeline's ``smoke_data`` and ``prepare`` rules; read it, or ``install`` a copy."""
-    if not SNAKEMAKE.exists():
-        pytest.skip("snakemake is not installed next to this python")
+    """Every dataset of ``config/smoke.yaml``, built and prepared once per session by the commands of the pipeline's
+    ``smoke_data`` and ``prepare`` jobs, run in this process (a job would pay seconds of start-up each)."""
+    from vpbench.cli import main
+
     folder = tmp_path_factory.mktemp("smoke-data")
-    workflow = Workflow.copy_to(folder / "repo")
     config = smoke_config(folder)
-    plan = Plan(config, root=workflow.root)
-    manifests = [f"{plan.prepared_dir(dataset)}/manifest.json" for dataset in config["datasets"]]
-    result = workflow.smoke(workflow.write_config(config), *manifests, "--allowed-rules", "smoke_data", "prepare")
-    assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])
+    plan = Plan(config, root=ROOT)
+    assert main(["smoke-data", "--out", config["paths"]["raw"]]) == 0
+    for dataset, options in config["datasets"].items():
+        # the prepare rule's command line (workflow/rules/common.smk, prepare_args) for a smoke run
+        size = ["--size", options["size"]] if options.get("size") else []
+        subset = ["--subset"] if options.get("subset") else []
+        command = ["prepare", dataset, "--root", plan.raw_dir(dataset), "--out", plan.prepared_dir(dataset), *size, *subset]
+        assert main([*command, "--no-download"]) == 0, dataset
     return SmokeData(Path(config["paths"]["raw"]), Path(config["paths"]["prepared"]))
