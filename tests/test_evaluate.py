@@ -302,16 +302,12 @@ def test_command_names_an_unknown_protocol(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_command_on_prepared_smoke_cityscapes(tmp_path):
-    """The whole path on real prepared data: smoke raw tree -> prepare -> vpbench evaluate -> aggregate."""
-    from data_prep.preprocess import prepare
-    from data_prep.smoke import SMOKE_SIZES, build_smoke_data
-
-    roots = build_smoke_data(tmp_path / "raw")
-    prepare("cityscapes", roots["cityscapes"], tmp_path / "prepared", size=SMOKE_SIZES["cityscapes"], subset=True)
+def test_command_on_prepared_smoke_cityscapes(tmp_path, smoke_data):
+    """The whole path on real prepared data: smoke raw tree -> prepare (session fixture) -> vpbench evaluate -> aggregate."""
     out = tmp_path / "copy.parquet"
     code = vpbench_main(["evaluate", "--spec", _spec(tmp_path, "copy_last", "untrained"), "--protocol", "cityscapes",
-                         "--data-root", str(tmp_path / "prepared"), "--out", str(out), "--max-clips", "1", "--no-progress"])
+                         "--data-root", str(smoke_data.prepared / "cityscapes"), "--out", str(out), "--max-clips", "1",
+                         "--no-progress"])
     assert code == 0
     scores = read_scores(out)
     assert scores["clip_id"].nunique() == 1 and sorted(scores["step"].unique()) == [1, 2, 3, 4, 5]
