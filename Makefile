@@ -30,10 +30,10 @@ assets: $(ASSETS)
 test: $(ASSETS)
 	$(OFFLINE) $(BIN)/python -m pytest -q
 
-# The unit tests alone (about 2 minutes on 2 cores): everything but the tests marked slow, which run the pipeline end
-# to end. For the edit-test loop; `make test` (what CI runs) is the whole suite.
+# The unit tests alone (under 2 minutes on 2 cores): everything but the tests marked slow (the pipeline end to end)
+# and integration (Snakemake dry runs, torchrun). For the edit-test loop; `make test` (what CI runs) is the whole suite.
 test-fast: $(ASSETS)
-	$(OFFLINE) $(BIN)/python -m pytest -q -m "not slow"
+	$(OFFLINE) $(BIN)/python -m pytest -q -m "not slow and not integration"
 
 # The pipeline through a throwaway one-node SLURM (root; installs the Debian packages slurm-wlm and munge when
 # missing): tests/cluster/slurm_test.sh. Kept out of `make test` so that a workstation never installs system packages.

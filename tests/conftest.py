@@ -93,6 +93,13 @@ class Workflow:
                               *args, **kwargs)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that runs Snakemake (it asks for a ``workflow``) is an integration test: ``make test-fast`` skips it."""
+    for item in items:
+        if "workflow" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture
 def workflow(tmp_path: Path) -> Workflow:
     return Workflow.copy_to(tmp_path / "repo")

@@ -42,8 +42,8 @@ def test_ci_runs_make_test_and_make_creates_the_venv() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert "-m venv" in makefile and re.search(r"^test:", makefile, re.M) and re.search(r"^smoke:", makefile, re.M)
-    # `make test-fast`: the same suite without the end-to-end runs
-    assert re.search(r'^test-fast:.*\n\t.*pytest -q -m "not slow"$', makefile, re.M)
+    # `make test-fast`: the same suite without the end-to-end runs and the Snakemake / torchrun integration tests
+    assert re.search(r'^test-fast:.*\n\t.*pytest -q -m "not slow and not integration"$', makefile, re.M)
 
 
 def test_console_script_is_declared() -> None:

@@ -93,6 +93,7 @@ def test_training_part_runs_the_engine_step_and_writes_a_checkpoint_on_cpu(tmp_p
     assert Path(result["checkpoint"]).is_file()
 
 
+@pytest.mark.integration
 def test_ddp_part_interrupts_and_resumes_through_torchrun_on_cpu(tmp_path):
     crops = build_training_crops(tmp_path / "crops.npy", 4, 32)
     result = run_ddp(crops, tmp_path / "ddp", "cpu", 1, steps=2, batch_per_process=2, crop=32, timeout_s=300)

@@ -34,6 +34,7 @@ def _rank_main(rank: int, port: int, spec_dict: dict, out: str, results: str) ->
                Path(results) / f"rank{rank}.pt")
 
 
+@pytest.mark.integration
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_two_gloo_ranks_end_identical_and_match_one_process(tmp_path):
     # noise off: without per-rank randomness the DDP run must equal the single-process run with the same global batch
