@@ -55,6 +55,12 @@ bench: $(ASSETS)
 bench-train: $(ASSETS)
 	$(BIN)/python -m vpbench.benchmarks.train --out results/benchmarks/train.json
 
+# The smoke graph from scratch (in a temporary copy of the workflow) and the test suite, timed.
+.PHONY: bench-runs
+bench-runs: $(ASSETS)
+	$(BIN)/python -m vpbench.benchmarks.runs smoke --out results/benchmarks/smoke.json
+	$(BIN)/python -m vpbench.benchmarks.runs tests --out results/benchmarks/tests.json
+
 bench-loader: $(ASSETS)
 	$(BIN)/python -m vpbench.benchmarks.loader --out results/benchmarks/loader.json
 

@@ -56,6 +56,11 @@ class VideoPredictor(nn.Module):
         """Called by the engine before evaluation on ``device``: layout changes that speed up inference."""
         return self
 
+    def optimize_for_training(self, device: torch.device) -> VideoPredictor:
+        """Called by the engine after moving the method to ``device`` for training (before any optimiser exists):
+        layout changes that speed up the training step without changing what is computed."""
+        return self
+
     @staticmethod
     def check_context(context: Tensor, length: int) -> None:
         if context.dim() != 5 or context.shape[2] != 3:

@@ -41,11 +41,11 @@ def test_train_benchmark_quick_reports_every_method(tmp_path: Path) -> None:
     assert report["agreement_passed"] is True
     (result,) = report["results"]
     assert result["loss_agreement"]["relative_diff"] <= 1e-4
-    assert set(result["methods"]) == {"dmvfn", "reference", "reference_vgg", "dmvfn_channels_last", "dvf", "prednet"}
+    assert set(result["methods"]) == {"dmvfn", "reference", "reference_vgg", "dmvfn_default_layout", "reference_channels_last", "dvf", "prednet"}
     for row in result["methods"].values():
         assert row["steps_per_s"] > 0
         assert abs(row["clips_per_s"] - report["settings"]["batch"] * row["steps_per_s"]) < 1e-9
-    assert set(result["ratio_to_reference_wall_median"]) == {"dmvfn", "dmvfn_channels_last", "reference_vgg"}
+    assert set(result["ratio_to_reference_wall_median"]) == {"dmvfn", "dmvfn_default_layout", "reference_channels_last", "reference_vgg"}
 
 
 def _pair(batch: int = 1, height: int = 48, width: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,3 +87,22 @@ def test_channels_last_inference_matches_the_default_layout_with_per_sample_rout
     assert all(torch.allclose(x, y, atol=1e-4) for x, y in zip(a.intermediate, b.intermediate))
     assert torch.allclose(single, b.frame[1:2], atol=1e-5)
     assert b.frame.shape == (3, 3, 40, 56)
+
+
+def test_run_benchmarks_read_what_ran_from_the_output(tmp_path, monkeypatch):
+    """The smoke and test-suite timings record what ran (parsed from the run's own output), and a failure fails."""
+    from vpbench.benchmarks import runs
+
+    def fake(summary: str, code: int = 0):
+        return lambda command, cwd: {"command": " ".join(command), "returncode": code, "wall_s": 1.0, "child_cpu_s": 2.0,
+                                     "load_average_before": [1.0, 1.0, 1.0], "load_average_after": [1.0, 1.0, 1.0],
+                                     "output_tail": f"....\n{summary}\n"}
+
+    monkeypatch.setattr(runs, "timed", fake("3 failed, 466 passed, 19 deselected in 89.29s (0:01:29)", 1))
+    assert runs.main(["tests", "--fast", "--out", str(tmp_path / "t.json")]) == 1
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert (report["passed"], report["failed"], report["deselected"], report["pytest_s"]) == (466, 3, 19, 89.29)
+    assert report["selection"] == runs.FAST_MARKERS and "-m" in report["command"]
+    monkeypatch.setattr(runs, "timed", fake("112 of 112 steps (100%) done"))
+    assert runs.main(["smoke", "--out", str(tmp_path / "s.json")]) == 0
+    assert json.loads((tmp_path / "s.json").read_text())["jobs"] == 112

@@ -2,13 +2,14 @@
 
 Flow: data -> pipeline plan -> training -> evaluation (rollout, metrics, scores) -> reporting (tables, figures).
 These modules measure the speed and soundness of the training and evaluation stages, print what they measured and
-write it as JSON (``make bench``, ``bench-train``, ``bench-loader``: ``results/benchmarks/*.json``); no stage of the
+write it as JSON (``make bench``, ``bench-train``, ``bench-loader``, ``bench-runs``: ``results/benchmarks/*.json``); no stage of the
 flow depends on them.
 
 * ``inference``: DMVFN's forward pass against a re-statement of the authors', timed in the same process.
 * ``latency``: time per predicted 720p frame, DVF against DMVFN (all blocks and routed), as in paper §4.2.
 * ``train``: training throughput (optimiser steps/s, clips/s), ours beside the authors' training step.
 * ``loader``: training-loader throughput per worker (9-frame clips, 256x256 crops).
+* ``runs``: the smoke pipeline from scratch and the test suite, timed with the load around them.
 * ``sanity_train``: a small DMVFN trained briefly on CPU must beat copying the last frame.
 * ``reference``: the re-statement of the authors' forward pass and loss the benchmarks compare against.
 """

@@ -434,7 +434,7 @@ class Trainer:
             raise SpecError(f"{spec.id}: cannot build method {spec.method!r} with {spec.method_options}: {err}") from err
         if not self.method.trainable:
             raise SpecError(f"method {spec.method!r} has nothing to train; give the experiment no 'train' section")
-        self.method.to(ctx.device).train()
+        self.method = self.method.to(ctx.device).optimize_for_training(ctx.device).train()
         self.window = self.method.context_length + 1  # frames per optimiser step: context + target
         if dataset is None:
             clip_length = default_clip_length(recipe, spec.train.dataset, self.window)
