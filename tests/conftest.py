@@ -23,14 +23,13 @@ from typing import Any
 import pytest
 import yaml
 
-from vpbench.pipeline.config import load_config
+from vpbench.pipeline.config import copy_workflow, load_config
 from vpbench.pipeline.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 SMOKE_CONFIG = ROOT / "config" / "smoke.yaml"
 #: what a pipeline run reads from the repository (the code is imported from the checkout, see offline_env)
-WORKFLOW_FILES = ("Snakefile", "workflow", "config")
 PATH_KEYS = ("raw", "prepared", "results", "reports")
 
 requires_snakemake = pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake is not installed next to this python")
@@ -69,14 +68,7 @@ class Workflow:
 
     @classmethod
     def copy_to(cls, folder: Path) -> Workflow:
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in WORKFLOW_FILES:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, folder / name)
-        return cls(folder)
+        return cls(copy_workflow(folder))
 
     def write_config(self, config: dict[str, Any], name: str = "config.yaml") -> Path:
         path = self.root / name

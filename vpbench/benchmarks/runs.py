@@ -18,7 +18,6 @@ import os
 import platform
 import re
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,10 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vpbench.pipeline.config import REPO_ROOT, copy_workflow
 from vpbench.utils import atomic_write_json
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKFLOW_FILES = ("Snakefile", "workflow", "config")
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 FAST_MARKERS = "not slow and not integration"
 
@@ -61,13 +59,7 @@ def timed(command: list[str], cwd: Path) -> dict[str, Any]:
 def smoke_run() -> dict[str, Any]:
     """The whole smoke graph from nothing, in a throwaway copy of the workflow."""
     with tempfile.TemporaryDirectory(prefix="vpbench-smoke-") as folder:
-        root = Path(folder)
-        for name in WORKFLOW_FILES:
-            source = REPO_ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, root / name)
+        root = copy_workflow(Path(folder))
         snakemake = str(Path(sys.executable).parent / "snakemake")
         run = timed([snakemake, "--profile", "workflow/profiles/smoke", "--configfile", "config/smoke.yaml",
                      "--cores", "2"], root)

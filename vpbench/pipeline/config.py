@@ -23,7 +23,23 @@ SCHEMA_DIR = REPO_ROOT / "config" / "schema"
 COMPARE_KEYS = (
     "method", "method_name", "method_label", "method_options", "method_trained", "compare_configurations", "compare_protocols",
 )
+#: what a Snakemake run of the pipeline needs from the repository (a copy of these runs it elsewhere)
+WORKFLOW_FILES = ("Snakefile", "workflow", "config")
 OVERRIDE_HELP = "JSON mapping of config keys set with snakemake --config (method, compare_configurations, ...)"
+
+
+def copy_workflow(folder: Path) -> Path:
+    """Copy :data:`WORKFLOW_FILES` into ``folder``: a Snakemake run there writes none of this checkout's outputs."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, folder / name)
+    return folder
 
 
 class ConfigError(ValueError):
