@@ -44,7 +44,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         acquire(args.dataset, args.root, allow_download=not args.no_download, subset=args.subset, list_path=args.list,
                 splits=splits, source=args.source)
         manifest = prepare(args.dataset, args.root, args.out, size=args.size, subset=args.subset, splits=splits,
-                           list_path=args.list, source=args.source)
+                           list_path=args.list, source=args.source, codec=args.codec, jobs=args.jobs)
     except (DataPrepError, KeyError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"vpbench prepare {args.dataset}: {message}", file=sys.stderr)
@@ -71,7 +71,18 @@ def run_smoke_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from data_prep.codecs import CODECS
     from data_prep.registry import datasets
 
     known = datasets()
@@ -87,6 +98,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prep.add_argument("--splits", help="comma-separated splits (default: all of the dataset's)")
     prep.add_argument("--no-download", action="store_true", help="never download; fail when something is missing")
     prep.add_argument("--list", type=Path, help="KITTI-A window list (default <root>/kitti_a.txt)")
+    prep.add_argument("--codec", choices=CODECS, help="how frames are stored (default: the dataset's; docs/data.md, "
+                      "'Disk per codec'); recorded in the manifest")
+    prep.add_argument("--jobs", type=positive_int, help="worker processes that decode, resize and encode (default: the "
+                      "cores this process may use); the output is the same for every value")
     prep.add_argument("--forget-hash", metavar="FILE", help="un-pin FILE's trust-on-first-use sha256 and exit")
     prep.set_defaults(func=run_prepare)
 

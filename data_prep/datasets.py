@@ -46,7 +46,7 @@ class PreparedSplit:
 
     @cached_property
     def frames(self) -> FrameStore:
-        return FrameStore(self.folder, self.info["codec"])
+        return FrameStore(self.folder, self.info["codec"], self.info.get("codec_params"))
 
     @cached_property
     def windows(self) -> WindowIndex:

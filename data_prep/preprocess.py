@@ -6,9 +6,16 @@ Everything written is a function of the raw inputs and the options, so preparing
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
+import os
 import platform
+import shutil
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -16,8 +23,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from data_prep.errors import ChecksumError, CountMismatchError, LayoutError
-from data_prep.frames import decode_frame, decode_video, decoder_version, encode_png, read_frame_bytes, resize_frame
+from data_prep.codecs import FrameCodec, check_codec, default_params
+from data_prep.errors import ChecksumError, CountMismatchError, DataPrepError, LayoutError
+from data_prep.frames import decode_frame, decode_video, decoder_version, read_frame_bytes, resize_frame
 from data_prep.integrity import directory_written_aside
 from data_prep.layout import SequenceSource, SplitPlan
 from data_prep.registry import Dataset, SourceFormat, choose_format, datasets, get_dataset
@@ -26,53 +34,138 @@ from vpbench.utils import atomic_write, sha256_file
 
 MANIFEST = "manifest.json"
 FORMAT = "vpbench-prepared-v1"
-PASSTHROUGH_SUFFIXES = (".jpg", ".jpeg", ".png")
+#: image files per worker task: small enough to spread a 14- or 30-frame snippet over several cores
+TASK_FRAMES = 8
+#: tasks submitted per worker ahead of the writer (bounds memory and the part files on disk)
+IN_FLIGHT_PER_JOB = 2
+PARTS = ".parts"
 
 
-def _source_images(sequence: SequenceSource) -> Iterator[tuple[str, bytes | None, np.ndarray]]:
-    """``(origin, encoded bytes or None, RGB image)`` of every frame of a sequence, in order."""
+def available_cores() -> int:
+    """The cores this process may run on (what SLURM, Snakemake or taskset gave it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _source_images(sequence: SequenceSource, first: int, count: int | None) -> Iterator[tuple[str, bytes | None, np.ndarray]]:
+    """``(origin, encoded bytes or None, RGB image)`` of frames ``first .. first+count-1`` of a sequence (a video
+    is always read whole), in order."""
     if sequence.video is not None:
         for index, image in enumerate(decode_video(sequence.video)):
             yield f"{sequence.video} frame {index}", None, image
         return
-    for path in sequence.frames:
+    for path in sequence.frames[first : None if count is None else first + count]:
         data = read_frame_bytes(path)
         yield str(path), data, decode_frame(data, str(path))
 
 
-def stored_frames(
-    sequence: SequenceSource, size: tuple[int, int] | None, codec: str, required: tuple[int, int] | None = None
-) -> Iterator[StoredFrame]:
-    """Decode (always: a corrupt frame must fail here, not in training), check, resize, and encode for storage.
+@dataclass(frozen=True)
+class FrameTask:
+    """A run of frames of one sequence, decoded, resized and encoded by one worker into its own part file."""
 
-    Every frame must have the size of its sequence's first frame (a stray resolution is never resized away);
-    ``required`` (H, W): the size the source must already have (formats that are never resized silently).
+    sequence: SequenceSource
+    first: int
+    count: int | None  # None: to the end (a video: all of it)
+    size: tuple[int, int] | None
+    codec: FrameCodec
+    part: Path
+
+
+@dataclass(frozen=True)
+class FrameDone:
+    """What the writer needs to check and append one frame: its source size, then its payload's size."""
+
+    origin: str
+    source_shape: tuple[int, int]
+    nbytes: int
+    height: int
+    width: int
+
+
+@dataclass
+class TaskResult:
+    frames: list[FrameDone]
+    error: DataPrepError | None = None  # raised by the writer after it has checked the frames before it
+
+
+def run_task(task: FrameTask) -> TaskResult:
+    """Decode (always: a corrupt frame must fail here, not in training), resize and encode a run of frames.
+
+    A data error stops the run; it travels back with the frames done before it, so the writer reports the first
+    fault in sequence order whatever the number of workers.
     """
+    result = TaskResult([])
+    with open(task.part, "wb") as part:
+        try:
+            for origin, data, image in _source_images(task.sequence, task.first, task.count):
+                resized = resize_frame(image, *task.size) if task.size is not None else image
+                payload = task.codec.encode(resized, data if resized is image else None, origin)
+                part.write(payload)
+                result.frames.append(FrameDone(origin, (image.shape[0], image.shape[1]), len(payload), *resized.shape[:2]))
+        except DataPrepError as err:
+            result.error = err
+    return result
+
+
+def frame_tasks(sequence: SequenceSource, size: tuple[int, int] | None, codec: FrameCodec, parts: Path,
+                serial: int) -> list[FrameTask]:
+    """A sequence's tasks: runs of :data:`TASK_FRAMES` image files, or one video (decoded in order, whole)."""
+    if sequence.video is not None:
+        return [FrameTask(sequence, 0, None, size, codec, parts / f"{serial}-0.bin")]
+    starts = range(0, max(1, len(sequence.frames)), TASK_FRAMES)  # an empty sequence still gets its (empty) task
+    return [FrameTask(sequence, first, TASK_FRAMES, size, codec, parts / f"{serial}-{k}.bin") for k, first in enumerate(starts)]
+
+
+def _ordered_results(tasks: Iterator[FrameTask], jobs: int) -> Iterator[tuple[FrameTask, TaskResult]]:
+    """Each task with its result, in task order; at most ``IN_FLIGHT_PER_JOB x jobs`` tasks ahead of the writer."""
+    if jobs == 1:
+        for task in tasks:
+            yield task, run_task(task)
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: deque[tuple[FrameTask, Future[TaskResult]]] = deque()
+        try:
+            for task in tasks:
+                pending.append((task, pool.submit(run_task, task)))
+                if len(pending) >= IN_FLIGHT_PER_JOB * jobs:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+def _stored_frames(results: Iterator[tuple[FrameTask, TaskResult]], required: tuple[int, int] | None) -> Iterator[StoredFrame]:
+    """The frames of one sequence's results, checked in order: every frame must have the size of the sequence's
+    first (a stray resolution is never resized away); ``required`` (H, W): the size the source must already have
+    (formats that are never resized silently)."""
     first: tuple[str, tuple[int, int]] | None = None
-    for origin, data, image in _source_images(sequence):
-        shape = (image.shape[0], image.shape[1])
-        if first is None:
-            first = (origin, shape)
-            if required is not None and shape != required:
-                raise LayoutError(
-                    f"{origin}: frames are {shape[0]}x{shape[1]} (HxW), the protocol needs {required[0]}x{required[1]}. "
-                    f"Pass --size {shape[0]}x{shape[1]} to prepare them at their own size, or --size "
-                    f"{required[0]}x{required[1]} to resize them explicitly (either is recorded in the manifest)."
-                )
-        elif shape != first[1]:
-            raise LayoutError(
-                f"{origin}: frame is {shape[0]}x{shape[1]} (HxW), the other frames of its sequence are "
-                f"{first[1][0]}x{first[1][1]} (first: {first[0]}); the raw tree is damaged or mixed"
-            )
-        resized = resize_frame(image, *size) if size is not None else image
-        height, width = resized.shape[:2]
-        if codec == "raw":
-            payload = resized.tobytes()
-        elif resized is image and data is not None and origin.lower().endswith(PASSTHROUGH_SUFFIXES):
-            payload = data  # the source's own bytes: lossless and as small as the source
-        else:
-            payload = encode_png(resized)
-        yield StoredFrame(payload, height, width)
+    for task, result in results:
+        with open(task.part, "rb") as part:
+            for done in result.frames:
+                shape = done.source_shape
+                if first is None:
+                    first = (done.origin, shape)
+                    if required is not None and shape != required:
+                        raise LayoutError(
+                            f"{done.origin}: frames are {shape[0]}x{shape[1]} (HxW), the protocol needs "
+                            f"{required[0]}x{required[1]}. Pass --size {shape[0]}x{shape[1]} to prepare them at their own "
+                            f"size, or --size {required[0]}x{required[1]} to resize them explicitly (either is recorded "
+                            "in the manifest)."
+                        )
+                elif shape != first[1]:
+                    raise LayoutError(
+                        f"{done.origin}: frame is {shape[0]}x{shape[1]} (HxW), the other frames of its sequence are "
+                        f"{first[1][0]}x{first[1][1]} (first: {first[0]}); the raw tree is damaged or mixed"
+                    )
+                yield StoredFrame(part.read(done.nbytes), done.height, done.width)
+        task.part.unlink()
+        if result.error is not None:
+            raise result.error
 
 
 def check_counts(spec: Dataset, plan: SplitPlan) -> None:
@@ -144,21 +237,29 @@ def prepare(
     splits: tuple[str, ...] | None = None,
     list_path: Path | None = None,
     source: str | None = None,
+    codec: str | None = None,
+    jobs: int | None = None,
 ) -> dict[str, object]:
     """Prepare ``dataset`` from ``raw_root`` into ``out``; return the manifest.
 
     ``size`` (H, W) overrides the protocol's resolution and is recorded; ``subset`` declares the input a part
     of the dataset, which switches off the count and list-hash checks of the full set; ``list_path`` is
     KITTI-A's window list when it is not ``<raw_root>/kitti_a.txt``; ``source`` names the source format
-    (default: the one found under ``raw_root``, see ``registry.choose_format``).
+    (default: the one found under ``raw_root``, see ``registry.choose_format``); ``codec``: how frames are stored
+    (``data_prep.codecs``; default the dataset's); ``jobs``: worker processes that decode, resize and encode
+    (default: the cores this process may use). The output is byte-identical for every ``jobs``: one writer
+    appends the workers' results in sequence order.
     """
+    jobs = available_cores() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     spec = get_dataset(dataset)
     raw_root, out = Path(raw_root), Path(out)
     fmt = choose_format(spec, raw_root, source)
     target = size or spec.size
     required = spec.size if fmt.native_size and size is None else None
     plans = plan_splits(spec, fmt, raw_root, splits or fmt.splits or spec.splits, subset, list_path)
-    codec = spec.codec
+    frame_codec = FrameCodec(check_codec(codec or spec.codec), default_params(codec or spec.codec))
     source_info: dict[str, object] = {"format": fmt.name, "description": fmt.description}
     list_formats = {name: f for plan in plans.values() for name, f in sorted(plan.list_formats.items())}
     if list_formats:
@@ -184,11 +285,17 @@ def prepare(
         "splits": {},
     }
     with directory_written_aside(out) as work:
+        parts = work / PARTS
+        parts.mkdir()
         for split, plan in plans.items():
-            writer = SplitWriter(work / split, codec)
+            writer = SplitWriter(work / split, frame_codec.name, frame_codec.params)
             lengths = {}
-            for sequence in tqdm(plan.sequences, desc=f"{spec.name}/{split}", unit="seq"):
-                lengths[sequence.name] = writer.add_sequence(sequence.name, stored_frames(sequence, target, codec, required))
+            tasks = (task for serial, sequence in enumerate(plan.sequences)
+                     for task in frame_tasks(sequence, target, frame_codec, parts, serial))
+            by_sequence = itertools.groupby(_ordered_results(tasks, jobs), key=lambda done: done[0].sequence)
+            progress = tqdm(by_sequence, total=len(plan.sequences), desc=f"{spec.name}/{split}", unit="seq")
+            for sequence, results in progress:
+                lengths[sequence.name] = writer.add_sequence(sequence.name, _stored_frames(results, required))
             for window in plan.windows:
                 count = lengths[window.sequence] - window.start if window.num_frames is None else window.num_frames
                 writer.add_window(window.window_id, window.sequence, window.start, count, window.subset)
@@ -197,5 +304,6 @@ def prepare(
             summary["notes"] = plan.notes
             summary["dropped_sequences"] = {"count": len(plan.dropped), "names": plan.dropped}
             manifest["splits"][split] = summary  # type: ignore[index]
+        shutil.rmtree(parts)
         atomic_write(work / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest

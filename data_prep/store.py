@@ -1,9 +1,8 @@
 """The prepared frame store: one split = a payload file plus two memory-mapped Arrow tables.
 
 ``<split>/frames.bin``
-    every frame once, back to back. Codec ``raw``: RGB ``uint8`` ``[H, W, 3]`` bytes, read by memory map
-    (a crop touches only the rows it needs; no decoding). Codec ``encoded``: the source's own JPEG bytes
-    when no resize was needed (lossless with respect to the source), otherwise PNG; decoded on read.
+    every frame once, back to back, in the split's codec (``data_prep.codecs``: ``raw`` memory-mapped RGB,
+    ``encoded`` JPEG/PNG, ``tiled-zstd`` lossless tiles); the codec and its parameters are in the manifest.
 ``<split>/frames.arrow``
     one row per frame: sequence, index in its sequence, byte offset and length, height, width.
 ``<split>/windows.arrow``
@@ -26,14 +25,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from data_prep.codecs import FrameCodec, check_codec
 from data_prep.errors import PreparedTreeError
-from data_prep.frames import decode_frame
 from vpbench.utils import sha256_file
 
 FRAMES_BIN = "frames.bin"
 FRAMES_TABLE = "frames.arrow"
 WINDOWS_TABLE = "windows.arrow"
-CODECS = ("raw", "encoded")
 
 FRAME_SCHEMA = pa.schema(
     [
@@ -83,14 +81,14 @@ class SplitWriter:
 
     folder: Path
     codec: str
+    codec_params: dict = field(default_factory=dict)
     _frames: dict[str, list] = field(default_factory=lambda: {name: [] for name in FRAME_SCHEMA.names})
     _windows: dict[str, list] = field(default_factory=lambda: {name: [] for name in WINDOW_SCHEMA.names})
     _sequence_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
     _offset: int = 0
 
     def __post_init__(self) -> None:
-        if self.codec not in CODECS:
-            raise ValueError(f"codec must be one of {CODECS}, got {self.codec!r}")
+        check_codec(self.codec)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._bin = open(self.folder / FRAMES_BIN, "wb")
         self._digest = hashlib.sha256()
@@ -132,6 +130,7 @@ class SplitWriter:
                 subsets[label] = subsets.get(label, 0) + 1
         return {
             "codec": self.codec,
+            **({"codec_params": self.codec_params} if self.codec_params else {}),
             "sequences": len(self._sequence_rows),
             "frames": len(self._frames["sequence"]),
             "windows": len(self._windows["window_id"]),
@@ -156,9 +155,10 @@ def load_table(path: Path):  # -> datasets.Dataset
 class FrameStore:
     """Random access to the frames of one prepared split (safe to use from forked loader workers)."""
 
-    def __init__(self, folder: Path, codec: str) -> None:
+    def __init__(self, folder: Path, codec: str, codec_params: dict | None = None) -> None:
         self.folder = Path(folder)
         self.codec = codec
+        self._codec = FrameCodec.from_manifest(codec, codec_params, str(self.folder))
         table = load_table(self.folder / FRAMES_TABLE).data.table
         self.offset, self.nbytes, self.height, self.width = (
             table.column(name).to_numpy().astype(np.int64) for name in ("offset", "nbytes", "height", "width")
@@ -184,14 +184,16 @@ class FrameStore:
             self._payload = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
         return self._payload
 
+    def _frame_bytes(self, row: int) -> np.ndarray:
+        start, size = int(self.offset[row]), int(self.nbytes[row])
+        return self._payloads()[start : start + size]
+
     def frame(self, row: int) -> np.ndarray:
         """RGB ``uint8`` ``[H, W, 3]`` (a read-only view for the raw codec)."""
-        start, size = int(self.offset[row]), int(self.nbytes[row])
-        data = self._payloads()[start : start + size]
-        if self.codec == "raw":
-            return data.reshape(int(self.height[row]), int(self.width[row]), 3)
-        return decode_frame(np.asarray(data), f"{self.folder / FRAMES_BIN} frame row {row}")
+        return self._codec.frame(self._frame_bytes(row), int(self.height[row]), int(self.width[row]),
+                                 f"{self.folder / FRAMES_BIN} frame row {row}")
 
     def crop(self, row: int, top: int, left: int, height: int, width: int) -> np.ndarray:
-        """A ``[height, width, 3]`` crop; for the raw codec only the needed bytes are read."""
-        return self.frame(row)[top : top + height, left : left + width]
+        """A ``[height, width, 3]`` crop; the raw and tiled-zstd codecs read only the bytes it needs."""
+        return self._codec.crop(self._frame_bytes(row), int(self.height[row]), int(self.width[row]), top, left, height,
+                                width, f"{self.folder / FRAMES_BIN} frame row {row}")
