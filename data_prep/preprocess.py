@@ -15,6 +15,7 @@ import shutil
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -134,9 +135,8 @@ def _ordered_results(tasks: Iterator[FrameTask], jobs: int) -> Iterator[tuple[Fr
             while pending:
                 done, future = pending.popleft()
                 yield done, future.result()
-        finally:
-            for _, future in pending:
-                future.cancel()
+        finally:  # on an error: no new task starts; the running ones finish before the pool closes
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _stored_frames(results: Iterator[tuple[FrameTask, TaskResult]], required: tuple[int, int] | None) -> Iterator[StoredFrame]:
@@ -292,10 +292,11 @@ def prepare(
             lengths = {}
             tasks = (task for serial, sequence in enumerate(plan.sequences)
                      for task in frame_tasks(sequence, target, frame_codec, parts, serial))
-            by_sequence = itertools.groupby(_ordered_results(tasks, jobs), key=lambda done: done[0].sequence)
-            progress = tqdm(by_sequence, total=len(plan.sequences), desc=f"{spec.name}/{split}", unit="seq")
-            for sequence, results in progress:
-                lengths[sequence.name] = writer.add_sequence(sequence.name, _stored_frames(results, required))
+            with closing(_ordered_results(tasks, jobs)) as ordered:  # an error closes the pool before it propagates
+                by_sequence = itertools.groupby(ordered, key=lambda done: done[0].sequence)
+                progress = tqdm(by_sequence, total=len(plan.sequences), desc=f"{spec.name}/{split}", unit="seq")
+                for sequence, results in progress:
+                    lengths[sequence.name] = writer.add_sequence(sequence.name, _stored_frames(results, required))
             for window in plan.windows:
                 count = lengths[window.sequence] - window.start if window.num_frames is None else window.num_frames
                 writer.add_window(window.window_id, window.sequence, window.start, count, window.subset)
