@@ -154,7 +154,7 @@ class FrameCodec:
         tiles = imagecodecs.delta_decode(np.frombuffer(decoded, np.uint8).reshape(n_rows, n_cols, tile_h, tile_w, 3), axis=-2)
         region = tiles.transpose(0, 2, 1, 3, 4).reshape(n_rows * tile_h, n_cols * tile_w, 3)
         y, x = top - r0 * tile_h, left - c0 * tile_w
-        return np.ascontiguousarray(region[y : y + crop_h, x : x + crop_w])
+        return region[y : y + crop_h, x : x + crop_w]  # a view of a fresh array: the caller's stack copies it
 
     @staticmethod
     def _check_raw(data: np.ndarray, height: int, width: int, origin: str) -> None:

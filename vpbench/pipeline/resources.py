@@ -9,6 +9,10 @@ of them. What the requests are built from:
 * Processes of a training job: its GPUs, or ``resources.cpu_processes`` gloo processes when the recipe trains on
   CPU (``gpus: 0``). More than one process runs under ``torchrun`` inside the one allocation.
 * CPUs: one per process plus its data-loading workers (the recipe's ``num_workers``).
+* Preparing a dataset: ``vpbench prepare --jobs {threads}``, its threads being the rule's ``cpus`` (one worker
+  process per CPU, beside a main process that only writes); memory ``resources.prepare_main_mb`` plus
+  ``resources.prepare_worker_mb`` per worker (the peak RSS ``python -m vpbench.benchmarks.prepare`` measures on
+  2048x1024 Cityscapes frames, the largest any dataset decodes, with a margin).
 * Memory: ``resources.process_mb`` per process (interpreter, torch, model, optimiser) plus
   ``resources.mb_per_megapixel`` per megapixel of frames a process holds at once: for training, its share of the
   batch x 3 frames x crop² for every batch in flight (2 per worker + 1); for evaluation,
@@ -42,12 +46,16 @@ DEFAULTS: dict[str, Any] = {
     "eval_frames": 16,
     "cpu_processes": 1,
     "eval_cpus": 4,
+    # measured peak RSS (results/benchmarks/prepare.json): main 130 MB, worker 80 MB; here with room for the
+    # index of a whole split in the main process and for video decoders in the workers
+    "prepare_main_mb": 500,
+    "prepare_worker_mb": 200,
     "runtime_margin": 1.5,
     "min_runtime": 10,
     "max_runtime": 2880,
     "rules": {
         "default": {"cpus": 1, "mem_mb": 2000, "runtime": 30},
-        "prepare": {"cpus": 4, "mem_mb": 16000, "runtime": 720},
+        "prepare": {"cpus": 8, "runtime": 720},  # mem_mb: derived from the workers (prepare_*_mb)
         "train": {"runtime": 2880},
         "evaluate": {"runtime": 240},
     },
@@ -140,6 +148,14 @@ class JobResources:
         return Request(gpus=gpus, cpus=int(self.settings["eval_cpus"]) if on_cuda else self.rule_default("evaluate", "cpus"),
                        mem_mb=self._memory(1, megapixels), runtime=self._runtime("evaluate", hours, gpus))
 
+    def prepare(self) -> Request:
+        """One worker per CPU; memory from the measured per-process peaks unless the config gives ``mem_mb``."""
+        cpus = self.rule_default("prepare", "cpus")
+        configured = self.settings["rules"]["prepare"].get("mem_mb")
+        mem_mb = int(configured) if configured else _round_up(
+            self.settings["prepare_main_mb"] + cpus * self.settings["prepare_worker_mb"])
+        return Request(gpus=0, cpus=cpus, mem_mb=mem_mb, runtime=self.rule_default("prepare", "runtime"))
+
     def other(self, rule: str) -> Request:
         rule = rule if rule in self.settings["rules"] else "default"
         return Request(gpus=0, cpus=self.rule_default(rule, "cpus"), mem_mb=self.rule_default(rule, "mem_mb"),
@@ -151,6 +167,8 @@ class JobResources:
             return self.train(wildcards["experiment"])
         if rule == "evaluate":
             return self.evaluate(wildcards["experiment"], wildcards["protocol"])
+        if rule == "prepare":
+            return self.prepare()
         return self.other(rule)
 
     # -- the per-rule table ---------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ def prepare_args(wildcards):
         args.append(f"--size {dataset['size']}")
     if dataset.get("subset"):
         args.append("--subset")
+    if dataset.get("codec"):
+        args.append(f"--codec {dataset['codec']}")
     if config["raw_data"] == "smoke":
         args.append("--no-download")
     args += dataset.get("extra_args", [])

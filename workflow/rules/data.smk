@@ -30,6 +30,8 @@ rule prepare:
         f"{LOGS}/data/prepare_{{dataset}}.log",
     conda:
         "../envs/vpbench.yaml"
+    # one worker process per thread (decode, resize, encode); Snakemake lowers it to --cores on a small machine
+    threads: JOB_RESOURCES.prepare().cpus
     resources:
         cpus_per_task=requested("prepare", "cpus"),
         mem_mb=requested("prepare", "mem_mb"),
@@ -39,7 +41,8 @@ rule prepare:
         out=parent_dir,
         args=prepare_args,
     shell:
-        "vpbench prepare {wildcards.dataset} --root {params.root} --out {params.out} {params.args} > {log} 2>&1"
+        "vpbench prepare {wildcards.dataset} --root {params.root} --out {params.out} --jobs {threads} {params.args}"
+        " > {log} 2>&1"
 
 
 if config.get("official_weights") and PLAN.official_standin:
