@@ -150,3 +150,11 @@ def test_a_corrupt_frame_fails_with_one_line_naming_it_whatever_the_jobs(kitti_r
     errors = [line for line in proc.stderr.splitlines() if "vpbench prepare" in line]
     assert errors == [f"vpbench prepare kitti: {bad}: cannot be decoded as an image; re-extract or re-download the archive"]
     assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_the_config_schema_offers_exactly_the_codecs():
+    from pathlib import Path
+
+    schema = json.loads(Path("config/schema/config.schema.json").read_text())
+    dataset = schema["properties"]["datasets"]["additionalProperties"]["properties"]
+    assert tuple(dataset["codec"]["enum"]) == CODECS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -104,12 +106,29 @@ def test_synthetic_video_is_deterministic_with_known_motion():
     assert abs((x3 - x0) - 3 * vx) < 0.6 and abs((y3 - y0) - 3 * vy) < 0.6
 
 
-def test_loader_benchmark_on_a_prepared_tree(tmp_path):
+def test_loader_benchmark_times_every_recipe_on_every_codec(tmp_path):
     from vpbench.benchmarks import loader as bench_loader
+    from vpbench.pipeline.config import load_config
 
     root = tmp_path / "raw"
-    kitti_drive(root, kitti.TRAIN_DRIVES[0], video(10, 256, 264, seed=1), cameras=("image_02", "image_03"))
-    prepare("kitti", root, tmp_path / "p", size=(256, 264), subset=True, splits=("train",))
-    result = bench_loader.run(tmp_path / "p", seconds=0.3)
-    assert result["clips_per_s_per_worker"]["official"] > 0 and result["codec"] == "raw"
-    assert result["bytes_per_frame"]["prepared"] == 256 * 264 * 3
+    kitti_drive(root, kitti.TRAIN_DRIVES[0], video(30, 64, 96, seed=1), cameras=("image_02", "image_03"))
+    trees = {}
+    for codec in ("raw", "tiled-zstd"):
+        prepare("kitti", root, tmp_path / f"p-{codec}", size=(64, 96), subset=True, splits=("train",), codec=codec)
+        trees[codec] = tmp_path / f"p-{codec}"
+    config = load_config(None)
+    config["recipes"] = {"paper": {"recipe": "paper", "batch_size": 4, "crop": 32},
+                         "official": {"recipe": "official", "batch_size": 2, "crop": 32, "clip_length": 9}}
+    result = bench_loader.run(trees, config, seconds=0.2)
+    paper, official = result["recipes"]["paper"], result["recipes"]["official"]
+    assert (paper["clip_length"], paper["steps_per_batch"]) == (3, 1)
+    assert (official["clip_length"], official["steps_per_batch"]) == (9, 7)
+    for entry in (paper, official):
+        for codec in trees:
+            rate = entry["clips_per_s_per_worker"][codec]
+            assert rate > 0
+            needed = 20 * entry["batch_size"] / entry["steps_per_batch"]
+            assert entry["workers_per_gpu"][codec]["20"] == math.ceil(needed / rate)
+    assert result["codecs"]["raw"]["bytes_per_frame"] == 64 * 96 * 3
+    assert 0 < result["codecs"]["tiled-zstd"]["bytes_ratio_vs_raw"] < 1.2
+    assert "tiled-zstd" in bench_loader.summary(result)

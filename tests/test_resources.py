@@ -19,7 +19,8 @@ def test_paper_training_asks_for_its_recipe_gpus_and_a_wall_time_from_the_estima
     resources = JobResources(paper_config)
     request = resources.train("dmvfn-vimeo")
     assert request.gpus == request.processes == paper_config["recipes"]["paper"]["gpus"] == 4
-    assert request.cpus == 4 * (4 + 1)  # one main process + num_workers (TrainSpec default 4) per GPU
+    workers = paper_config["recipes"]["paper"]["num_workers"]
+    assert request.cpus == 4 * (workers + 1)  # one main process + the recipe's num_workers per GPU
     # 86 reference GPU-h over 4 GPUs with the 1.5 margin
     assert request.runtime == pytest.approx(86 / 4 * 60 * 1.5, abs=1)
     # Cityscapes (140 GPU-h) exceeds the cap: the job is cut and resumes from last.pt when restarted
@@ -67,3 +68,22 @@ def test_docs_show_the_table_the_code_produces(paper_config):
     assert JobResources(paper_config).table() in Path("docs/pipeline.md").read_text(), (
         "docs/pipeline.md: paste the output of `python -m vpbench.pipeline.resources` into 'Job resources'"
     )
+
+
+def test_prepare_asks_for_one_cpu_per_worker_and_the_memory_they_use(paper_config):
+    resources = JobResources(paper_config)
+    request = resources.request("prepare", {"dataset": "cityscapes"})
+    settings = resources.settings
+    assert request.cpus == settings["rules"]["prepare"]["cpus"]
+    assert request.mem_mb >= settings["prepare_main_mb"] + request.cpus * settings["prepare_worker_mb"]
+    assert request.mem_mb < settings["prepare_main_mb"] + request.cpus * settings["prepare_worker_mb"] + 500
+    more = copy.deepcopy(paper_config)
+    more["resources"] = {"rules": {"prepare": {"cpus": 16}}}
+    assert JobResources(more, resources.plan).request("prepare", {"dataset": "kitti"}).mem_mb > request.mem_mb
+
+
+def test_the_prepare_rule_runs_one_worker_per_thread():
+    from pathlib import Path
+
+    rule = Path("workflow/rules/data.smk").read_text()
+    assert "threads: JOB_RESOURCES.prepare().cpus" in rule and "--jobs {threads}" in rule
