@@ -15,8 +15,8 @@ import shutil
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import closing
-from dataclasses import dataclass
+from contextlib import closing, nullcontext
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -68,7 +68,7 @@ class FrameTask:
     count: int | None  # None: to the end (a video: all of it)
     size: tuple[int, int] | None
     codec: FrameCodec
-    part: Path
+    part: Path | None  # None: the payloads travel in the result (a task run in the writer's own process)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class FrameDone:
 class TaskResult:
     frames: list[FrameDone]
     error: DataPrepError | None = None  # raised by the writer after it has checked the frames before it
+    payloads: list[bytes] | None = None  # when the task has no part file
 
 
 def run_task(task: FrameTask) -> TaskResult:
@@ -94,13 +95,16 @@ def run_task(task: FrameTask) -> TaskResult:
     A data error stops the run; it travels back with the frames done before it, so the writer reports the first
     fault in sequence order whatever the number of workers.
     """
-    result = TaskResult([])
-    with open(task.part, "wb") as part:
+    result = TaskResult([], payloads=[] if task.part is None else None)
+    with open(task.part, "wb") if task.part is not None else nullcontext() as part:
         try:
             for origin, data, image in _source_images(task.sequence, task.first, task.count):
                 resized = resize_frame(image, *task.size) if task.size is not None else image
                 payload = task.codec.encode(resized, data if resized is image else None, origin)
-                part.write(payload)
+                if part is None:
+                    result.payloads.append(payload)  # type: ignore[union-attr]
+                else:
+                    part.write(payload)
                 result.frames.append(FrameDone(origin, (image.shape[0], image.shape[1]), len(payload), *resized.shape[:2]))
         except DataPrepError as err:
             result.error = err
@@ -118,9 +122,9 @@ def frame_tasks(sequence: SequenceSource, size: tuple[int, int] | None, codec: F
 
 def _ordered_results(tasks: Iterator[FrameTask], jobs: int) -> Iterator[tuple[FrameTask, TaskResult]]:
     """Each task with its result, in task order; at most ``IN_FLIGHT_PER_JOB x jobs`` tasks ahead of the writer."""
-    if jobs == 1:
+    if jobs == 1:  # in this process: a run of image files stays in memory (no part file written and read back)
         for task in tasks:
-            yield task, run_task(task)
+            yield task, run_task(task if task.sequence.video is not None else replace(task, part=None))
         return
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
@@ -145,7 +149,8 @@ def _stored_frames(results: Iterator[tuple[FrameTask, TaskResult]], required: tu
     (formats that are never resized silently)."""
     first: tuple[str, tuple[int, int]] | None = None
     for task, result in results:
-        with open(task.part, "rb") as part:
+        payloads = iter(result.payloads) if result.payloads is not None else None
+        with open(task.part, "rb") if payloads is None else nullcontext() as part:
             for done in result.frames:
                 shape = done.source_shape
                 if first is None:
@@ -162,8 +167,9 @@ def _stored_frames(results: Iterator[tuple[FrameTask, TaskResult]], required: tu
                         f"{done.origin}: frame is {shape[0]}x{shape[1]} (HxW), the other frames of its sequence are "
                         f"{first[1][0]}x{first[1][1]} (first: {first[0]}); the raw tree is damaged or mixed"
                     )
-                yield StoredFrame(part.read(done.nbytes), done.height, done.width)
-        task.part.unlink()
+                yield StoredFrame(next(payloads) if part is None else part.read(done.nbytes), done.height, done.width)  # type: ignore[arg-type]
+        if part is not None:
+            task.part.unlink()
         if result.error is not None:
             raise result.error
 
