@@ -31,7 +31,7 @@ def forget_hash(name: str) -> int:
 
 def run_prepare(args: argparse.Namespace) -> int:
     from data_prep.acquire import acquire
-    from data_prep.preprocess import prepare
+    from data_prep.preprocess import available_cores, prepare
 
     if args.forget_hash:
         return forget_hash(args.forget_hash)
@@ -44,7 +44,8 @@ def run_prepare(args: argparse.Namespace) -> int:
         acquire(args.dataset, args.root, allow_download=not args.no_download, subset=args.subset, list_path=args.list,
                 splits=splits, source=args.source)
         manifest = prepare(args.dataset, args.root, args.out, size=args.size, subset=args.subset, splits=splits,
-                           list_path=args.list, source=args.source, codec=args.codec, jobs=args.jobs)
+                           list_path=args.list, source=args.source, codec=args.codec,
+                           jobs=args.jobs or available_cores())
     except (DataPrepError, KeyError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"vpbench prepare {args.dataset}: {message}", file=sys.stderr)

@@ -244,7 +244,7 @@ def prepare(
     list_path: Path | None = None,
     source: str | None = None,
     codec: str | None = None,
-    jobs: int | None = None,
+    jobs: int = 1,
 ) -> dict[str, object]:
     """Prepare ``dataset`` from ``raw_root`` into ``out``; return the manifest.
 
@@ -253,10 +253,9 @@ def prepare(
     KITTI-A's window list when it is not ``<raw_root>/kitti_a.txt``; ``source`` names the source format
     (default: the one found under ``raw_root``, see ``registry.choose_format``); ``codec``: how frames are stored
     (``data_prep.codecs``; default the dataset's); ``jobs``: worker processes that decode, resize and encode
-    (default: the cores this process may use). The output is byte-identical for every ``jobs``: one writer
-    appends the workers' results in sequence order.
+    (``vpbench prepare`` defaults to :func:`available_cores`; never more than a split has runs of frames). The
+    output is byte-identical for every ``jobs``: one writer appends the workers' results in sequence order.
     """
-    jobs = available_cores() if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     spec = get_dataset(dataset)
@@ -296,9 +295,10 @@ def prepare(
         for split, plan in plans.items():
             writer = SplitWriter(work / split, frame_codec.name, frame_codec.params)
             lengths = {}
-            tasks = (task for serial, sequence in enumerate(plan.sequences)
-                     for task in frame_tasks(sequence, target, frame_codec, parts, serial))
-            with closing(_ordered_results(tasks, jobs)) as ordered:  # an error closes the pool before it propagates
+            tasks = [task for serial, sequence in enumerate(plan.sequences)
+                     for task in frame_tasks(sequence, target, frame_codec, parts, serial)]
+            workers = max(1, min(jobs, len(tasks)))  # a small split is not worth a pool
+            with closing(_ordered_results(iter(tasks), workers)) as ordered:  # an error closes the pool first
                 by_sequence = itertools.groupby(ordered, key=lambda done: done[0].sequence)
                 progress = tqdm(by_sequence, total=len(plan.sequences), desc=f"{spec.name}/{split}", unit="seq")
                 for sequence, results in progress:

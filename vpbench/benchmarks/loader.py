@@ -78,13 +78,14 @@ def workers_needed(clips_per_s: float, load: dict[str, Any]) -> dict[str, int]:
 
 
 def prepare_trees(work: Path, codecs: tuple[str, ...], sequences: int) -> dict[str, Path]:
-    from data_prep.preprocess import prepare
+    from data_prep.preprocess import available_cores, prepare
     from vpbench.benchmarks.natural import write_cityscapes_tree
 
     raw = write_cityscapes_tree(work / "raw", sequences)
     trees = {}
     for codec in codecs:
-        prepare(DATASET, raw, work / f"prepared-{codec}", subset=True, splits=("train",), codec=codec)
+        prepare(DATASET, raw, work / f"prepared-{codec}", subset=True, splits=("train",), codec=codec,
+                jobs=available_cores())
         trees[codec] = work / f"prepared-{codec}"
     return trees
 
