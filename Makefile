@@ -64,6 +64,12 @@ bench-runs: $(ASSETS)
 bench-loader: $(ASSETS)
 	$(BIN)/python -m vpbench.benchmarks.loader --out results/benchmarks/loader.json
 
+# Data: prepare on 1 and every core, the loader per recipe and codec, the disk per codec (docs/data.md).
+.PHONY: bench-data
+bench-data: bench-loader
+	$(BIN)/python -m vpbench.benchmarks.prepare --out results/benchmarks/prepare.json
+	$(BIN)/python -m vpbench.benchmarks.disk --out results/benchmarks/disk.json
+
 # Every CUDA path in one run (< 8 minutes on one GPU); CUDA parts read "skipped: no CUDA" without a GPU.
 # The report goes to results/benchmarks/gpu-<device>.json; GPU_CHECK_ARGS passes flags (e.g. --quick, --no-compile).
 gpu-check: $(ASSETS)
