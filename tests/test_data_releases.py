@@ -16,6 +16,8 @@ import gzip
 import os
 import re
 import shutil
+import tempfile
+from collections.abc import Iterator
 from collections import Counter
 from pathlib import Path
 
@@ -46,22 +48,26 @@ def entries(name: str) -> list[str]:
     return [line.strip() for line in published(name).decode().splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One 8x16 frame per image format, linked into every tree."""
-    folder = tmp_path_factory.mktemp("tiny")
-    image = np.random.default_rng(0).integers(0, 256, (*SIZE, 3), dtype=np.uint8)
-    frames = {suffix: folder / f"frame.{suffix}" for suffix in ("png", "jpg")}
-    for path in frames.values():
-        assert cv2.imwrite(str(path), image)
-    return frames
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[Path]:
+    """The test's folder for its trees, removed at its end: in memory (``/dev/shm``) where there is one, since the
+    trees hold up to half a million hard links and deleting those from a disk takes minutes (pytest would leave that
+    to a later session)."""
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="vpbench-release-", dir=shm)) if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 class Tree:
-    """A raw tree whose every frame is a hard link to the tiny frame (a copy where links are not possible)."""
+    """A raw tree whose every frame is a hard link to one tiny frame of its format (a copy where links fail)."""
 
-    def __init__(self, root: Path, tiny: dict[str, Path]) -> None:
-        self.root, self.tiny, self.folders = root, tiny, set()
+    def __init__(self, root: Path) -> None:
+        self.root, self.folders = root, set()
+        image = np.random.default_rng(0).integers(0, 256, (*SIZE, 3), dtype=np.uint8)
+        self.tiny = {suffix: root.parent / f"tiny.{suffix}" for suffix in ("png", "jpg")}
+        for path in self.tiny.values():
+            assert cv2.imwrite(str(path), image)
 
     def frame(self, relative: str) -> None:
         path = self.root / relative
@@ -108,19 +114,19 @@ def cityscapes_tree(tree: Tree, list_name: str) -> list[tuple[str, str, int]]:
     return annotated
 
 
-def test_cityscapes_val_names_give_the_500_test_windows(tmp_path, tiny, capsys):
+def test_cityscapes_val_names_give_the_500_test_windows(scratch, capsys):
     from vpbench.cli import main
 
-    annotated = cityscapes_tree(Tree(tmp_path / "raw", tiny), "cityscapes/val.lst")
+    annotated = cityscapes_tree(Tree(scratch / "raw"), "cityscapes/val.lst")
     assert len(annotated) == 500
     shared = Counter((city, seq) for city, seq, _ in annotated)
     assert sum(n for n in shared.values() if n > 1) == 267  # snippets in sequence numbers holding several
     # every snippet's 20th frame is its annotated frame
-    snippets = cityscapes.snippets(tmp_path / "raw/leftImg8bit_sequence/val")
+    snippets = cityscapes.snippets(scratch / "raw/leftImg8bit_sequence/val")
     assert sorted(s.frames[19].name for s in snippets) == sorted(
         f"{c}_{s}_{f:06d}_leftImg8bit.png" for c, s, f in annotated)
-    out = tmp_path / "prepared"
-    assert main(["prepare", "cityscapes", "--root", str(tmp_path / "raw"), "--out", str(out), "--splits", "test",
+    out = scratch / "prepared"
+    assert main(["prepare", "cityscapes", "--root", str(scratch / "raw"), "--out", str(out), "--splits", "test",
                  "--size", "8x16", "--no-download"]) == 0
     printed = capsys.readouterr().out
     assert "cityscapes/test: 500 windows, 7000 frames" in printed  # 14 frames of each snippet are kept
@@ -128,31 +134,31 @@ def test_cityscapes_val_names_give_the_500_test_windows(tmp_path, tiny, capsys):
     assert prepared_ids(out, "test") == [f"{c}_{s}_{f - 19:06d}" for c, s, f in sorted(annotated)]
 
 
-def test_cityscapes_train_names_give_2975_windows(tmp_path, tiny):
-    annotated = cityscapes_tree(Tree(tmp_path / "raw", tiny), "cityscapes/train.lst.gz")
+def test_cityscapes_train_names_give_2975_windows(scratch):
+    annotated = cityscapes_tree(Tree(scratch / "raw"), "cityscapes/train.lst.gz")
     assert len(annotated) == 2975
     assert sum(n for n in Counter((c, s) for c, s, _ in annotated).values() if n > 1) == 1098
-    manifest = prepare("cityscapes", tmp_path / "raw", tmp_path / "p", size=SIZE, splits=("train",))
+    manifest = prepare("cityscapes", scratch / "raw", scratch / "p", size=SIZE, splits=("train",))
     assert (manifest["splits"]["train"]["windows"], manifest["splits"]["train"]["frames"]) == (2975, 89250)
-    assert prepared_ids(tmp_path / "p", "train") == [f"{c}_{s}_{f - 19:06d}" for c, s, f in sorted(annotated)]
+    assert prepared_ids(scratch / "p", "train") == [f"{c}_{s}_{f - 19:06d}" for c, s, f in sorted(annotated)]
 
 
 # --- KITTI: the FVS drive split, stride-1 windows of 9 ----------------------------------------------------------
-def test_kitti_fvs_drives_give_13500_and_1337_windows(tmp_path, tiny):
+def test_kitti_fvs_drives_give_13500_and_1337_windows(scratch):
     listed = {split: [d for line in entries(f"kitti/fvs_{split}_drives.txt") for d in line.split()] for split in ("train", "test")}
     assert (sorted(listed["train"]), sorted(listed["test"])) == (sorted(kitti.TRAIN_DRIVES), sorted(kitti.TEST_DRIVES))
-    tree = Tree(tmp_path / "raw", tiny)
+    tree = Tree(scratch / "raw")
     for split, drives in listed.items():
         for drive in drives:
             for camera in kitti.CAMERAS[split]:
                 for k in range(kitti.FRAMES_PER_DRIVE[drive]):
                     tree.frame(f"{drive[:10]}/{drive}/{camera}/data/{k:010d}.png")
-    manifest = prepare("kitti", tmp_path / "raw", tmp_path / "p", size=SIZE)
+    manifest = prepare("kitti", scratch / "raw", scratch / "p", size=SIZE)
     assert {s: manifest["splits"][s]["windows"] for s in ("train", "test")} == {"train": 13500, "test": 1337}
     for split, drives in listed.items():
         expected = {f"{d}_{cam}_{start:06d}" for d in drives for cam in kitti.CAMERAS[split]
                     for start in range(kitti.FRAMES_PER_DRIVE[d] - 8)}
-        ids = prepared_ids(tmp_path / "p", split)
+        ids = prepared_ids(scratch / "p", split)
         assert len(ids) == len(expected) and set(ids) == expected
 
 
@@ -163,8 +169,8 @@ def vimeo_clips(tree: Tree, folder: str, clips: list[str], frames: int) -> None:
             tree.frame(f"{folder}/sequences/{clip}/im{k}.png")
 
 
-def test_vimeo_triplet_lists(tmp_path, tiny):
-    tree = Tree(tmp_path / "raw", tiny)
+def test_vimeo_triplet_lists(scratch):
+    tree = Tree(scratch / "raw")
     lists = {"train": "tri_trainlist.txt", "test": "tri_testlist.txt"}
     clips = {}
     for split, name in lists.items():
@@ -174,16 +180,16 @@ def test_vimeo_triplet_lists(tmp_path, tiny):
     assert (len(clips["train"]), len(clips["test"])) == (51313, 3782)
     assert not set(clips["train"]) & set(clips["test"])
     # test: the real prepare; train: every name through the planner and the full-set checks
-    manifest = prepare("vimeo", tmp_path / "raw", tmp_path / "p", size=SIZE, splits=("test",))
+    manifest = prepare("vimeo", scratch / "raw", scratch / "p", size=SIZE, splits=("test",))
     assert manifest["splits"]["test"]["windows"] == 3782
-    assert prepared_ids(tmp_path / "p", "test") == [c.replace("/", "_") for c in clips["test"]]
-    plan = vimeo.plan_triplets(tmp_path / "raw", "train")
+    assert prepared_ids(scratch / "p", "test") == [c.replace("/", "_") for c in clips["test"]]
+    plan = vimeo.plan_triplets(scratch / "raw", "train")
     full_plan_checks("vimeo", plan)
     assert [w.window_id for w in plan.windows] == [c.replace("/", "_") for c in clips["train"]]
 
 
-def test_vimeo_septuplet_motion_lists(tmp_path, tiny):
-    tree = Tree(tmp_path / "raw", tiny)
+def test_vimeo_septuplet_motion_lists(scratch):
+    tree = Tree(scratch / "raw")
     septuplets = entries("vimeo_septuplet/sep_testlist.txt")
     assert len(septuplets) == 7824
     tree.write("vimeo_septuplet/sep_testlist.txt", published("vimeo_septuplet/sep_testlist.txt"))
@@ -194,17 +200,17 @@ def test_vimeo_septuplet_motion_lists(tmp_path, tiny):
         motion[subset] = entries(f"vimeo_septuplet/{subset}_testset.txt")
     listed = [c for ids in motion.values() for c in ids]
     assert set(listed) <= set(septuplets) and len(set(listed)) == len(listed) == 7815  # 9 septuplets in no list
-    manifest = prepare("vimeo_septuplet", tmp_path / "raw", tmp_path / "p", size=SIZE)
+    manifest = prepare("vimeo_septuplet", scratch / "raw", scratch / "p", size=SIZE)
     assert manifest["splits"]["test"]["windows"] == 7815
-    split = open_prepared(tmp_path / "p").split("test")
+    split = open_prepared(scratch / "p").split("test")
     assert split.windows.window_id == [c.replace("/", "_") for c in listed]
     assert Counter(split.windows.subset) == {s: len(ids) for s, ids in motion.items()}
 
 
 # --- DAVIS 2017 val: the 30 sequences of ImageSets/2017/val.txt ------------------------------------------------------
-def test_davis_2017_val_gives_30_windows(tmp_path, tiny):
+def test_davis_2017_val_gives_30_windows(scratch):
     sequences = yaml.safe_load(published("davis/db_info.yaml"))["sequences"]
-    tree = Tree(tmp_path / "raw", tiny)
+    tree = Tree(scratch / "raw")
     names = {}
     for split in ("train", "val"):  # DAVIS-2017-trainval-480p.zip holds both
         chosen = [s for s in sequences if s["set"] == split]
@@ -214,14 +220,14 @@ def test_davis_2017_val_gives_30_windows(tmp_path, tiny):
         names[split] = [s["name"] for s in chosen]
         tree.write(f"DAVIS/ImageSets/2017/{split}.txt", "".join(f"{n}\n" for n in names[split]).encode())
     assert (len(names["train"]), len(names["val"])) == (60, 30)
-    manifest = prepare("davis", tmp_path / "raw", tmp_path / "p", size=SIZE)
+    manifest = prepare("davis", scratch / "raw", scratch / "p", size=SIZE)
     assert manifest["splits"]["test"]["windows"] == 30
-    assert prepared_ids(tmp_path / "p", "test") == names["val"]
+    assert prepared_ids(scratch / "p", "test") == names["val"]
 
 
 # --- UCF101: the 9,537 training videos of split 1 -------------------------------------------------------------------
-def test_ucf101_trainlist01_gives_9537_training_videos(tmp_path, tiny):
-    tree = Tree(tmp_path / "raw", tiny)
+def test_ucf101_trainlist01_gives_9537_training_videos(scratch):
+    tree = Tree(scratch / "raw")
     for name in ("trainlist01.txt", "classInd.txt"):
         tree.write(f"ucfTrainTestlist/{name}", published(f"ucf101/{name}"))
     classes = dict(reversed(line.split()) for line in entries("ucf101/classInd.txt"))
@@ -232,21 +238,21 @@ def test_ucf101_trainlist01_gives_9537_training_videos(tmp_path, tiny):
     for video in videos:
         for k in range(1, 4):  # the frame count of each jpegs_256 video is not published (and not under test): 3
             tree.frame(f"jpegs_256/{video}/frame{k:06d}.jpg")
-    manifest = prepare("ucf101", tmp_path / "raw", tmp_path / "p")
+    manifest = prepare("ucf101", scratch / "raw", scratch / "p")
     assert (manifest["splits"]["train"]["windows"], manifest["splits"]["train"]["frames"]) == (9537, 3 * 9537)
-    assert prepared_ids(tmp_path / "p", "train") == videos
+    assert prepared_ids(scratch / "p", "train") == videos
     # the official videos, UCF-101/<Class>/<video>.avi, as the list names them: every name through the planner
     for path, _ in lines:
-        (tmp_path / "raw/UCF-101" / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "raw/UCF-101" / path).touch()
-    plan = ucf101.plan_avi(tmp_path / "raw", "train")
+        (scratch / "raw/UCF-101" / path).parent.mkdir(parents=True, exist_ok=True)
+        (scratch / "raw/UCF-101" / path).touch()
+    plan = ucf101.plan_avi(scratch / "raw", "train")
     full_plan_checks("ucf101", plan)
     assert [w.window_id for w in plan.windows] == videos
 
 
 # --- UCF Sports and Human3.6M: the STRPM / OpenSTL window lists -----------------------------------------------------
-def test_ucfsports_strpm_lists(tmp_path, tiny):
-    tree = Tree(tmp_path / "raw", tiny)
+def test_ucfsports_strpm_lists(scratch):
+    tree = Tree(scratch / "raw")
     lines = {"train": entries("ucfsports/train.txt.gz"), "test": entries("ucfsports/test.txt")}
     assert (len(lines["train"]), len(lines["test"])) == (6288, 752)
     needed: dict[tuple[str, str], int] = {}
@@ -260,7 +266,7 @@ def test_ucfsports_strpm_lists(tmp_path, tiny):
     for (action, video), count in needed.items():
         for k in range(count):
             tree.frame(f"ucf_sports_actions/ucf action/{action}/{video}/{video}_{70000 + k}.jpg")
-    manifest = prepare("ucfsports", tmp_path / "raw", tmp_path / "p", size=SIZE)
+    manifest = prepare("ucfsports", scratch / "raw", scratch / "p", size=SIZE)
     assert {s: manifest["splits"][s]["windows"] for s in lines} == {"train": 6288, "test": 752}
     for split, listed in lines.items():
         expected, seen = [], Counter()
@@ -269,7 +275,7 @@ def test_ucfsports_strpm_lists(tmp_path, tiny):
             base = "_".join(folder.rstrip("/").split("/")[-2:]) + f"_{int(start):04d}"
             seen[base] += 1
             expected.append(base if seen[base] == 1 else f"{base}_dup{seen[base]}")
-        assert prepared_ids(tmp_path / "p", split) == expected
+        assert prepared_ids(scratch / "p", split) == expected
 
 
 def human36m_windows(listed: list[str]) -> list[tuple[str, int]]:
@@ -282,29 +288,29 @@ def human36m_windows(listed: list[str]) -> list[tuple[str, int]]:
     return result
 
 
-def test_human36m_lists(tmp_path, tiny):
+def test_human36m_lists(scratch):
     lists = {"strpm_test": entries("human36m/strpm_test.txt.gz"), "openstl_test": entries("human36m/openstl_test.txt.gz"),
              "openstl_train": entries("human36m/openstl_train.txt.gz")}
     windows = {name: human36m_windows(listed) for name, listed in lists.items()}
     assert windows["strpm_test"] == windows["openstl_test"] and len(windows["strpm_test"]) == 8582
     assert len(windows["openstl_train"]) == 73404
-    tree = Tree(tmp_path / "raw", tiny)
+    tree = Tree(scratch / "raw")
     frames = {(p, b + human36m.FRAME_STEP * j) for listed in windows.values() for p, b in listed for j in range(human36m.WINDOW)}
     for prefix, number in sorted(frames):
         tree.frame(f"images/{prefix}{number:06d}.jpg")
     # test: STRPM's list prepared; OpenSTL's test list gives the same windows
     tree.write("test.txt", published("human36m/strpm_test.txt.gz"))
     tree.write("train.txt", published("human36m/openstl_train.txt.gz"))
-    manifest = prepare("human36m", tmp_path / "raw", tmp_path / "p", size=SIZE, splits=("test",))
+    manifest = prepare("human36m", scratch / "raw", scratch / "p", size=SIZE, splits=("test",))
     assert manifest["splits"]["test"]["windows"] == 8582
     assert manifest["source"]["list_formats"] == {"test.txt": "strpm"}
     expected = [f"{p.rstrip('_')}_{b:06d}" for p, b in windows["strpm_test"]]
-    assert prepared_ids(tmp_path / "p", "test") == expected
+    assert prepared_ids(scratch / "p", "test") == expected
     tree.write("test.txt", published("human36m/openstl_test.txt.gz"))
-    openstl_test = human36m.plan(tmp_path / "raw", "test")
+    openstl_test = human36m.plan(scratch / "raw", "test")
     full_plan_checks("human36m", openstl_test)
     assert [w.window_id for w in openstl_test.windows] == expected
     # train (73,404 windows over 392k frames): every name through the planner and the full-set checks
-    plan = human36m.plan(tmp_path / "raw", "train")
+    plan = human36m.plan(scratch / "raw", "train")
     full_plan_checks("human36m", plan)
     assert [w.window_id for w in plan.windows] == [f"{p.rstrip('_')}_{b:06d}" for p, b in windows["openstl_train"]]
