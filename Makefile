@@ -9,7 +9,7 @@ JOBS ?= 2
 # Tests and the smoke run never touch the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: all env assets test test-fast test-cluster smoke report bench bench-loader gpu-check clean-smoke
+.PHONY: all env assets test test-fast test-release test-cluster smoke report bench bench-loader gpu-check clean-smoke
 
 all: test
 
@@ -34,6 +34,11 @@ test: $(ASSETS)
 # and integration (Snakemake dry runs, torchrun). For the edit-test loop; `make test` (what CI runs) is the whole suite.
 test-fast: $(ASSETS)
 	$(OFFLINE) $(BIN)/python -m pytest -q -m "not slow and not integration"
+
+# Every published name of each dataset's file and split lists (tests/data/releases) prepared from a tree of tiny
+# frames in the release's layout (tests/test_data_releases.py, marker `release`; `make test` skips them).
+test-release: $(ASSETS)
+	$(OFFLINE) $(BIN)/python -m pytest -q -m release tests/test_data_releases.py
 
 # The pipeline through a throwaway one-node SLURM (root; installs the Debian packages slurm-wlm and munge when
 # missing): tests/cluster/slurm_test.sh. Kept out of `make test` so that a workstation never installs system packages.

@@ -85,11 +85,15 @@ class Workflow:
                               *args, **kwargs)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that runs Snakemake (it asks for a ``workflow``) is an integration test: ``make test-fast`` skips it."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that runs Snakemake (it asks for a ``workflow``) is an integration test: ``make test-fast`` skips it.
+    Whole-release tests (marked ``release``) run only when a ``-m`` expression names them (``make test-release``)."""
+    run_release = "release" in (config.getoption("markexpr", "") or "")
     for item in items:
         if "workflow" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
+        if not run_release and item.get_closest_marker("release"):
+            item.add_marker(pytest.mark.skip(reason="whole-release test: run `make test-release` (pytest -m release)"))
 
 
 @pytest.fixture

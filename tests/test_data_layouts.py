@@ -54,10 +54,14 @@ def test_kitti_missing_frame_and_short_drive_are_named(tmp_path):
         kitti.plan(tmp_path / "empty", "test")
 
 
+def city_frames(root, split, city, seq, first, count):
+    for k in range(count):
+        touch(root / "leftImg8bit_sequence" / split / city / f"{city}_{seq:06d}_{first + k:06d}_leftImg8bit.png")
+
+
 def test_cityscapes_snippets_and_counts(tmp_path):
     for city, seq, first in (("frankfurt", 0, 19), ("frankfurt", 1, 400), ("lindau", 0, 3)):
-        for k in range(30):
-            touch(tmp_path / "leftImg8bit_sequence/val" / city / f"{city}_{seq:06d}_{first + k:06d}_leftImg8bit.png")
+        city_frames(tmp_path, "val", city, seq, first, 30)
     plan = cityscapes.plan(tmp_path, "test")
     assert [s.name for s in plan.sequences] == ["frankfurt_000000_000019", "frankfurt_000001_000400", "lindau_000000_000003"]
     assert all(len(s.frames) == cityscapes.TEST_FRAMES for s in plan.sequences)
@@ -68,11 +72,31 @@ def test_cityscapes_snippets_and_counts(tmp_path):
         check_counts(spec, fake_plan("train", 2974))
 
 
-def test_cityscapes_incomplete_snippet_is_named(tmp_path):
-    for k in range(29):
-        touch(tmp_path / "leftImg8bit_sequence/train/aachen" / f"aachen_000000_{k:06d}_leftImg8bit.png")
-    with pytest.raises(LayoutError, match="snippet aachen_000000 has 29 frames"):
+def test_cityscapes_several_snippets_in_one_sequence(tmp_path):
+    # as released: frankfurt_000000 holds the snippets of the annotated frames 000294 and 000576 (each -19..+10);
+    # a run of 60 consecutive frames is two adjacent snippets, cut in order
+    city_frames(tmp_path, "train", "bochum", 0, 576 - 19, 30)
+    city_frames(tmp_path, "train", "bochum", 0, 294 - 19, 30)
+    city_frames(tmp_path, "train", "bochum", 1, 0, 60)
+    plan = cityscapes.plan(tmp_path, "train")
+    assert [s.name for s in plan.sequences] == [
+        "bochum_000000_000275", "bochum_000000_000557", "bochum_000001_000000", "bochum_000001_000030"]
+    assert [w.window_id for w in plan.windows] == [s.name for s in plan.sequences]
+    assert [(s.frames[0].name, s.frames[-1].name) for s in plan.sequences][3] == (
+        "bochum_000001_000030_leftImg8bit.png", "bochum_000001_000059_leftImg8bit.png")
+    assert all(len(s.frames) == 30 for s in plan.sequences)
+
+
+def test_cityscapes_short_run_names_the_missing_frame_and_snippet(tmp_path):
+    city_frames(tmp_path, "train", "aachen", 0, 0, 29)
+    with pytest.raises(LayoutError, match=r"aachen_000000_000029_leftImg8bit.png: frame is missing \(Cityscapes snippet "
+                       r"aachen_000000_000000 has 29 consecutive frames"):
         cityscapes.plan(tmp_path, "train")
+    # a run of 45: the second snippet of the run is short
+    city_frames(tmp_path, "val", "lindau", 3, 100, 45)
+    with pytest.raises(LayoutError, match=r"val/lindau/lindau_000003_000145_leftImg8bit.png: frame is missing "
+                       r"\(Cityscapes snippet lindau_000003_000130 has 15"):
+        cityscapes.plan(tmp_path, "test")
 
 
 def test_davis_val_list_and_30_videos(tmp_path):

@@ -44,6 +44,9 @@ def test_ci_runs_make_test_and_make_creates_the_venv() -> None:
     assert "-m venv" in makefile and re.search(r"^test:", makefile, re.M) and re.search(r"^smoke:", makefile, re.M)
     # `make test-fast`: the same suite without the end-to-end runs and the Snakemake / torchrun integration tests
     assert re.search(r'^test-fast:.*\n\t.*pytest -q -m "not slow and not integration"$', makefile, re.M)
+    # `make test-release`: the whole-release tests, which `make test` skips; CI runs them too
+    assert re.search(r"^test-release:.*\n\t.*pytest -q -m release ", makefile, re.M)
+    assert "make test-release" in (ROOT / ".ci" / "run").read_text()
 
 
 def test_console_script_is_declared() -> None:

@@ -3,10 +3,14 @@
 Two source formats:
 
 * ``leftImg8bit_sequence`` (the official release): ``<root>/leftImg8bit_sequence/{train,val}/<city>/
-  <city>_<seq:06d>_<frame:06d>_leftImg8bit.png`` at 2048x1024. The official preparation sorts a city's files and
-  cuts them into chunks of 30; here files are grouped by (city, sequence) and each group must hold 30
-  consecutively numbered frames, which gives the same snippets on a complete tree and names the first missing
-  frame on an incomplete one. Only the split(s) asked for are read (the test split needs only ``val/``).
+  <city>_<seq:06d>_<frame:06d>_leftImg8bit.png`` at 2048x1024. A snippet is the annotated frame -19..+10, and one
+  sequence number can hold several snippets (frankfurt_000000 holds the snippets of the annotated frames 000294,
+  000576, ...). Snippets are cut here as runs of consecutive frame numbers within a (city, sequence), each run cut
+  into 30s in order (a run of 60 is two adjacent snippets); every run must be a multiple of 30 long, else the first
+  missing frame is named. The official preparation (``prepare_city.py``) sorts a city's files and cuts them into
+  chunks of 30: on a complete tree both rules give the same snippets in the same order (window i is the official
+  folder i), and on an incomplete one the official chunks would silently straddle snippets. A snippet's window id
+  is ``<city>_<seq>_<first frame>``. Only the split(s) asked for are read (the test split needs only ``val/``).
 * ``dmvfn_test`` (the test split distributed with the official code, made by its ``prepare_city.py``):
   ``<root>/[cityscapes/]test/<n:06d>/<k:010d>.png``, 500 folders of frames already at 1024x512.
 """
@@ -22,8 +26,8 @@ from typing import TYPE_CHECKING
 from data_prep.download import RemoteFile
 from data_prep.errors import LayoutError, MissingInputError
 from data_prep.layout import (
-    DMVFN_TEST, DMVFN_TEST_TEXT, SequenceSource, SplitPlan, WindowSpec, check_numbering, find_first_dir,
-    plan_numbered_clips, require_dir,
+    DMVFN_TEST, DMVFN_TEST_TEXT, SequenceSource, SplitPlan, WindowSpec, find_first_dir, plan_numbered_clips,
+    require_dir,
 )
 from data_prep.registry import Dataset, EvalProtocol, SmokeData, SourceFormat, register_dataset
 
@@ -40,27 +44,54 @@ _NAME = re.compile(r"^(?P<city>[a-z_]+)_(?P<seq>\d{6})_(?P<frame>\d{6})_leftImg8
 DMVFN_TEST_DIRS = ("test", "cityscapes/test", "Cityscapes/test")
 
 
+def consecutive_runs(numbers: list[int]) -> list[list[int]]:
+    """Sorted ``numbers`` split where a number is missing: [1, 2, 3, 7, 8] -> [[1, 2, 3], [7, 8]]."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return runs
+
+
+def frame_name(city: str, seq: str, frame: int) -> str:
+    return f"{city}_{seq}_{frame:06d}_leftImg8bit.png"
+
+
+def sequence_snippets(city_dir: Path, city: str, seq: str, frames: dict[int, Path]) -> list[SequenceSource]:
+    """The snippets of one (city, sequence): each run of consecutive frames cut into 30s, in order."""
+    result = []
+    for run in consecutive_runs(sorted(frames)):
+        for offset in range(0, len(run), SNIPPET_LENGTH):
+            numbers = run[offset : offset + SNIPPET_LENGTH]
+            snippet = f"{city}_{seq}_{numbers[0]:06d}"
+            if len(numbers) < SNIPPET_LENGTH:
+                missing = city_dir / frame_name(city, seq, numbers[-1] + 1)
+                raise LayoutError(
+                    f"{missing}: frame is missing (Cityscapes snippet {snippet} has {len(numbers)} consecutive frames, "
+                    f"{frames[numbers[0]].name} .. {frames[numbers[-1]].name}, a snippet has {SNIPPET_LENGTH}; if the "
+                    "snippet begins earlier, its first frames are the missing ones); re-extract leftImg8bit_sequence "
+                    "for this city"
+                )
+            result.append(SequenceSource(snippet, tuple(frames[n] for n in numbers)))
+    return result
+
+
 def snippets(split_dir: Path) -> list[SequenceSource]:
+    """Every snippet of a split folder, cities and sequences in sorted order (the official order)."""
     result = []
     for city_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
-        groups: dict[str, list[Path]] = {}
-        for path in sorted(city_dir.iterdir()):
+        sequences: dict[tuple[str, str], dict[int, Path]] = {}
+        for path in city_dir.iterdir():
             if not path.name.endswith("_leftImg8bit.png"):
                 continue
             match = _NAME.match(path.name)
             if match is None:
                 raise LayoutError(f"{path}: unexpected file name (want <city>_<seq>_<frame>_leftImg8bit.png)")
-            groups.setdefault(f"{match['city']}_{match['seq']}", []).append(path)
-        for key, frames in groups.items():
-            check_numbering(frames, f"Cityscapes snippet {key}", name_tail="_leftImg8bit")
-            if len(frames) != SNIPPET_LENGTH:
-                raise LayoutError(
-                    f"{city_dir}: snippet {key} has {len(frames)} frames ({frames[0].name} .. {frames[-1].name}), "
-                    f"not {SNIPPET_LENGTH}; re-extract leftImg8bit_sequence for this city"
-                )
-            first = _NAME.match(frames[0].name)
-            assert first is not None
-            result.append(SequenceSource(f"{first['city']}_{first['seq']}_{first['frame']}", tuple(frames)))
+            sequences.setdefault((match["city"], match["seq"]), {})[int(match["frame"])] = path
+        for (city, seq), frames in sorted(sequences.items()):
+            result.extend(sequence_snippets(city_dir, city, seq, frames))
     return result
 
 
@@ -112,11 +143,13 @@ def acquire(acq: Acquirer) -> None:
 
 # -- smoke data: 2 train + 2 val snippets of 30 frames --------------------------------------------------------------
 def build_smoke(root: Path, clips: Clips) -> None:
-    for split, city, seqs, x0 in (("train", "aachen", (0, 1), 0.0), ("val", "frankfurt", (0, 1), 0.6)):
+    # train: one snippet in each of two sequences; val: two snippets in one sequence, as the release holds them
+    # (annotated frames 000019 and 000119 of frankfurt_000000, like 000294 and 000576 there)
+    for split, city, seqs, x0 in (("train", "aachen", (0, 1), 0.0), ("val", "frankfurt", (0, 0), 0.6)):
         for n, seq in enumerate(seqs):
             frames = clips.cut("bigbuckbunny", 5 + 40 * n + (60 if split == "val" else 0), 30, 256, 512, x0=x0)
             for k, image in enumerate(frames):
-                name = f"{city}_{seq:06d}_{19 + 100 * n + k:06d}_leftImg8bit.png"
+                name = frame_name(city, f"{seq:06d}", 100 * n + k)
                 clips.write_image(root / "leftImg8bit_sequence" / split / city / name, image)
 
 

@@ -66,15 +66,21 @@ def list_format(list_path: Path, lines: list[tuple[int, str]]) -> str:
     return LIST_FORMATS.get(counts.pop(), "unknown") if counts else "empty"
 
 
-def frame_folder(root: Path, listed: str, prefix: str) -> Path:
+def frame_folder(root: Path, listed: str, prefix: str, probe: int) -> Path:
+    """The folder holding the frames of ``prefix``: the first candidate that holds its frame ``probe``.
+
+    A file test per candidate, not a listing: the released ``images/`` folder holds every video's frames (about
+    400,000 files for the lists' windows), and listing it once per video would take minutes.
+    """
     subject = prefix.split("_", 1)[0]
     candidates = ([root / listed] if listed else []) + [root / "images", root / subject / "images", root / subject]
+    name = f"{prefix}{probe:06d}.jpg"
     for folder in candidates:
-        if folder.is_dir() and any(folder.glob(f"{prefix}*.jpg")):
+        if (folder / name).is_file():
             return folder
     raise MissingInputError(
-        f"no frames {prefix}<frame:06d>.jpg under {candidates[0]} (nor {root}/images, {root}/{subject}/images): place "
-        "the Human3.6M frames there (see docs/data.md)"
+        f"{candidates[0] / name} is missing (nor is it in {root}/images, {root}/{subject}/images or {root}/{subject}): "
+        "place the Human3.6M frames there (see docs/data.md)"
     )
 
 
@@ -91,8 +97,10 @@ def plan(root: Path, split: str) -> SplitPlan:
     sequences, position = [], {}
     folders: dict[tuple[str, str], Path] = {}
     for (listed, prefix, phase), numbers in sorted(needed.items()):
-        folder = folders.setdefault((listed, prefix), frame_folder(root, listed, prefix))
         ordered = sorted(numbers)
+        if (listed, prefix) not in folders:
+            folders[listed, prefix] = frame_folder(root, listed, prefix, ordered[0])
+        folder = folders[listed, prefix]
         name = f"{prefix.rstrip('_')}_p{phase}"
         frames = tuple(folder / f"{prefix}{k:06d}.jpg" for k in ordered)
         missing = next((f for f in frames if not f.is_file()), None)
