@@ -22,6 +22,7 @@ import torch
 
 from data_prep.datasets import TrainClips, open_prepared
 from data_prep.frames import encode_png
+from vpbench.argtypes import POSITIVE_FLOAT
 from vpbench.utils import atomic_write
 
 CLIP_LENGTH = 9
@@ -96,7 +97,7 @@ def run(prepared: Path | None, seconds: float) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vpbench.benchmarks.loader", description=__doc__.splitlines()[0])
     parser.add_argument("--prepared", type=Path, help="a prepared tree with a train split (default: smoke KITTI at 256x832)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--seconds", type=POSITIVE_FLOAT, default=3.0, help="time per measurement")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/loader.json"))
     args = parser.parse_args(argv)
     result = run(args.prepared, args.seconds)

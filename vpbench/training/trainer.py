@@ -18,6 +18,7 @@ index), as ``TrainClips``; one that draws from the process RNG resumes bitwise o
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import math
@@ -55,20 +56,25 @@ from vpbench.training.checkpoints import (
 from vpbench.training.distributed import DistributedContext, any_rank, barrier, gather_objects, init_distributed, shutdown
 from vpbench.training.losses import VGGPerceptualLoss, VGGWeights
 from vpbench.training.recipes import Recipe, default_clip_length, lr_schedule, resolve_recipe
+from vpbench.training.run_folder import (  # noqa: F401 - spec_changes, spec_hash, RUN_FILES: public through here too
+    KEPT_FINAL_NAME,
+    LOG_CSV_NAME,
+    RUN_FILES,
+    SUPERSEDED_DIR,
+    TENSORBOARD_DIR,
+    check_resumable,
+    keep_finished,
+    spec_changes,
+    spec_hash,
+    supersede_changed_run,
+)
+from vpbench.outputs import OutputError, output_lock
 from vpbench.pipeline.spec import ExperimentSpec, SpecError, TrainSpec
-from vpbench.utils import atomic_path, seed_everything, sha256_json
+from vpbench.utils import atomic_path, seed_everything
 
-LOG_CSV_NAME = "train_log.csv"
-TENSORBOARD_DIR = "tensorboard"
 #: test hook: the process exits abruptly (as if killed) right after finishing this step
 STOP_AFTER_STEP_ENV = "VPBENCH_TEST_STOP_AFTER_STEP"
 STOP_EXIT_CODE = 86
-# spec keys that may change between an interrupted run and its resumption without changing the result
-_RESUME_FREE_KEYS = {"num_workers", "log_every", "checkpoint_every", "data_root"}
-#: where ``--resume`` moves a run whose spec changed: ``<out>/superseded/<old spec hash>/``
-SUPERSEDED_DIR = "superseded"
-#: what a training run writes into its output folder (and what is moved aside with it)
-RUN_FILES = (LAST_NAME, FINAL_NAME, LOG_CSV_NAME, TENSORBOARD_DIR, "spec.json")
 
 
 class TrainingDiverged(RuntimeError):
@@ -296,59 +302,6 @@ class RunningMeans:
 # The loop
 
 
-def spec_changes(saved: dict[str, Any], spec: ExperimentSpec) -> list[str]:
-    """The keys that differ between a checkpoint's spec and ``spec`` and change what training produces."""
-    current = spec.to_dict()
-    differences = [key for key in ("method", "method_options", "seed") if saved.get(key) != current.get(key)]
-    saved_train, current_train = saved.get("train") or {}, current.get("train") or {}
-    differences += [
-        f"train.{key}"
-        for key in sorted(set(saved_train) | set(current_train))
-        if key not in _RESUME_FREE_KEYS and saved_train.get(key) != current_train.get(key)
-    ]
-    return differences
-
-
-def spec_hash(spec: dict[str, Any]) -> str:
-    """A short, stable name for a spec (the first 12 hex digits of the sha256 of its canonical JSON)."""
-    return sha256_json(spec)[:12]
-
-
-def _check_resumable(checkpoint: dict[str, Any], spec: ExperimentSpec, path: Path) -> None:
-    differences = spec_changes(checkpoint["spec"], spec)
-    if differences:
-        raise CheckpointError(
-            f"{path}: cannot resume, the spec changed since this checkpoint ({', '.join(differences)}); "
-            "use a new output folder"
-        )
-
-
-def supersede_changed_run(out_dir: Path, spec: ExperimentSpec) -> tuple[Path, list[str]] | None:
-    """Move a run of an older spec out of ``out_dir`` (kept under ``superseded/<old spec hash>/``).
-
-    Returns where it went and what changed, or None when ``out_dir`` holds no run or a run of this spec. The newest
-    checkpoint (``final.pt``, else ``last.pt``) tells which spec the run was trained with.
-    """
-    newest = next((out_dir / name for name in (FINAL_NAME, LAST_NAME) if (out_dir / name).is_file()), None)
-    if newest is None:
-        return None
-    saved = load_training_checkpoint(newest, map_location="cpu")["spec"]
-    changes = spec_changes(saved, spec)
-    if not changes:
-        return None
-    target = out_dir / SUPERSEDED_DIR / spec_hash(saved)
-    suffix = 1
-    while target.exists():  # the same old spec superseded before: keep both
-        suffix += 1
-        target = out_dir / SUPERSEDED_DIR / f"{spec_hash(saved)}-{suffix}"
-    target.mkdir(parents=True)
-    # final.pt last: until it moves, the folder still reads as the old finished run, never as a new one
-    for name in sorted(RUN_FILES, key=lambda n: n == FINAL_NAME):
-        if (out_dir / name).exists():
-            os.replace(out_dir / name, target / name)
-    return target, changes
-
-
 def _nonfinite_tensor(named: list[tuple[str, Tensor]]) -> str | None:
     """The name of the first tensor holding NaN/inf, or None (a single max-abs reduction when all are finite)."""
     tensors = [t.detach() for _, t in named]
@@ -393,21 +346,26 @@ def train(
     """
     own_context = context is None
     context = context or init_distributed(device)
+    out_dir = Path(out_dir)
+    # one writer per run folder (the main process holds the lock for all ranks); taking it proves the folder writable
+    lock = output_lock(out_dir, "the run folder") if context.is_main else contextlib.nullcontext()
     try:
-        if resume:
+        with lock:
             if context.is_main:
-                moved = supersede_changed_run(Path(out_dir), spec)
-                if moved is not None:
-                    print(f"vpbench train: the spec of {spec.id} changed since the run in {out_dir} "
-                          f"({', '.join(moved[1])}); moved that run to {moved[0]} and training from scratch",
-                          file=sys.stderr, flush=True)
+                out_dir.mkdir(parents=True, exist_ok=True)
+                if resume or (out_dir / KEPT_FINAL_NAME).exists():  # never train over another spec's finished weights
+                    moved = supersede_changed_run(out_dir, spec)
+                    if moved is not None:
+                        print(f"vpbench train: the spec of {spec.id} changed since the run in {out_dir} "
+                              f"({', '.join(moved[1])}); moved that run to {moved[0]} and training from scratch",
+                              file=sys.stderr, flush=True)
             barrier(context)
-        trainer = Trainer(spec, Path(out_dir), context, dataset, perceptual_weights)
-        if resume and trainer.last_path.exists():
-            trainer.resume()
-        elif trainer.last_path.exists():
-            raise CheckpointError(f"{trainer.last_path} exists: pass --resume to continue it, or use a new output folder")
-        return trainer.run(progress=progress, tensorboard=tensorboard)
+            trainer = Trainer(spec, out_dir, context, dataset, perceptual_weights)
+            if resume and trainer.last_path.exists():
+                trainer.resume()
+            elif trainer.last_path.exists():
+                raise CheckpointError(f"{trainer.last_path} exists: pass --resume to continue it, or use a new output folder")
+            return trainer.run(progress=progress, tensorboard=tensorboard)
     finally:
         if own_context:
             shutdown(context)
@@ -467,7 +425,7 @@ class Trainer:
     def resume(self) -> None:
         # loaded on CPU: load_state_dict moves weights and optimiser state to the parameters' device
         checkpoint = load_training_checkpoint(self.last_path, map_location="cpu")
-        _check_resumable(checkpoint, self.spec, self.last_path)
+        check_resumable(checkpoint, self.spec, self.last_path)
         self.method.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.scheduler.load_state_dict(checkpoint["scheduler"])
@@ -520,7 +478,12 @@ class Trainer:
             "elapsed_seconds": elapsed,
             "finished": finished,
         }
-        save_checkpoint(payload, path)
+        try:
+            save_checkpoint(payload, path)
+        except OutputError as err:  # no space left, read-only: the previous checkpoint is untouched (atomic write)
+            kept = f"{self.last_path} is kept as the last good checkpoint" if self.last_path.exists() else (
+                "no checkpoint had been written yet")
+            raise OutputError(f"step {self.position.step}: {err}; training stopped, {kept}") from None
 
     # ---------------------------------------------------------------------------------------------- steps
     def loader(self) -> DataLoader:
@@ -660,6 +623,8 @@ class Trainer:
                         break
             seconds = self.elapsed_before + time.perf_counter() - start_time
             self.save(self.final_path, True, seconds)
+            if ctx.is_main:
+                keep_finished(self.out_dir)
         finally:
             bar.close()
             log.close()
