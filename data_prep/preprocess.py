@@ -35,9 +35,12 @@ def _source_images(sequence: SequenceSource) -> Iterator[tuple[str, bytes | None
         for index, image in enumerate(decode_video(sequence.video)):
             yield f"{sequence.video} frame {index}", None, image
         return
+    first: tuple[str, tuple[int, int]] | None = None
     for path in sequence.frames:
         data = read_frame_bytes(path)
-        yield str(path), data, decode_frame(data, str(path))
+        image = decode_frame(data, str(path), same_size_as=first)  # a stray size is refused from its header
+        first = first or (str(path), (image.shape[0], image.shape[1]))
+        yield str(path), data, image
 
 
 def stored_frames(

@@ -55,7 +55,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path]:
         for protocol in experiment.protocols:
             score = Path(plan.score_file(experiment.id, protocol))
             score.parent.mkdir(parents=True, exist_ok=True)
-            synthetic_scores(experiment, protocol, blocks).to_parquet(score)
+            scores.write_scores(synthetic_scores(experiment, protocol, blocks), score)
             complexity = Path(plan.complexity_file(experiment.id, protocol))
             complexity.parent.mkdir(parents=True, exist_ok=True)
             gflops = GFLOPS[experiment.method]

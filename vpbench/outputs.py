@@ -79,8 +79,8 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _holder() -> dict[str, object]:
-    return {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)[:300],
+def _holder(what: str) -> dict[str, object]:
+    return {"what": what, "pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)[:300],
             "started": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
@@ -110,7 +110,7 @@ def output_lock(target: str | Path, what: str = "output") -> Iterator[Path]:
     target = Path(target)
     lock = lock_path_of(target)
     check_writable(lock.parent)
-    payload = json.dumps(_holder()).encode()
+    payload = json.dumps(_holder(what)).encode()
     for attempt in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -125,7 +125,7 @@ def output_lock(target: str | Path, what: str = "output") -> Iterator[Path]:
             who = (f"process {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('started', '?')} "
                    f"({holder.get('command', '?')})") if holder else "an unknown process"
             raise OutputBusy(
-                f"{target}: {what} is in use by {who}; wait for it to finish, or delete {lock} if that process is gone",
+                f"{target}: {holder.get('what', what)} is in use by {who}; wait for it to finish, or delete {lock} if that process is gone",
             ) from None
         except OSError as err:
             raise write_error(err, lock, "nothing was run") from None

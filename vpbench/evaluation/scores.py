@@ -142,7 +142,7 @@ def _check_values(frame: pd.DataFrame, where: str) -> None:
         if outside.any():
             row = frame.loc[outside[outside].index[0]]
             raise ScoreFileError(
-                f"{where}: {name} {row['value']!r} for clip {row['clip_id']!r} step {row['step']} seed {row['seed']} "
+                f"{where}: {name} {float(row['value'])!r} for clip {row['clip_id']!r} step {row['step']} seed {row['seed']} "
                 f"is outside the metric's range {metric.range_text}; the file is damaged or its metric is broken"
             )
 
