@@ -113,7 +113,7 @@ class DVF(VideoPredictor):
 
     def __init__(self, max_motion_px: float = 64.0) -> None:
         super().__init__()
-        if max_motion_px <= 0:
+        if not 0 < max_motion_px < float("inf"):
             raise ValueError(f"dvf: max_motion_px must be > 0, got {max_motion_px}")
         self.max_motion_px = float(max_motion_px)
         self.net = VoxelFlowUNet()

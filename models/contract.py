@@ -30,9 +30,12 @@ def frame_problem(frames: object, tolerance: float) -> str | None:
     if not isinstance(frames, Tensor):
         return f"is a {type(frames).__name__}, not a tensor"
     if frames.dtype not in FRAME_DTYPES:
-        kind = "integer" if not (frames.is_floating_point() or frames.is_complex()) else str(frames.dtype).removeprefix("torch.")
-        return (f"has dtype {str(frames.dtype).removeprefix('torch.')} ({kind}); frames are float32/float16/bfloat16 "
-                "in [0, 1] (convert uint8 with .float() / 255)")
+        name = str(frames.dtype).removeprefix("torch.")
+        if frames.dtype == torch.float64:
+            return f"has dtype {name} (double); frames are float32/float16/bfloat16 in [0, 1] (convert with .float())"
+        kind = " (integer)" if not (frames.is_floating_point() or frames.is_complex()) else ""
+        return (f"has dtype {name}{kind}; frames are float32/float16/bfloat16 in [0, 1] (convert uint8 with "
+                ".float() / 255)")
     if frames.numel() == 0:
         return None
     low, high = torch.aminmax(frames.detach())

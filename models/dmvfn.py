@@ -22,6 +22,7 @@ Differences from the release, each a named option:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -119,11 +120,11 @@ class DMVFN(VideoPredictor):
         if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
             # a zero width builds on the meta device and fails only in the first convolution, with torch's words
             raise ValueError(f"widths must be positive integers (channels of each block), got {widths}")
-        if not gamma > 0:
-            raise ValueError(f"gamma must be > 0 (the weight of each block's loss term), got {gamma}")
+        if not 0 < gamma < math.inf:
+            raise ValueError(f"gamma must be a finite number > 0 (the decay of the blocks' loss weights), got {gamma}")
         if int(laplacian_levels) < 1:
             raise ValueError(f"laplacian_levels must be >= 1, got {laplacian_levels}")
-        if not 0 < gumbel_tau_end <= gumbel_tau_start:
+        if not 0 < gumbel_tau_end <= gumbel_tau_start < math.inf:
             raise ValueError(f"gumbel_tau_end must be in (0, gumbel_tau_start = {gumbel_tau_start}], got {gumbel_tau_end}")
         _check_choice("routing", routing, ROUTING_METHODS)
         _check_choice("inference_routing", inference_routing, INFERENCE_ROUTINGS)

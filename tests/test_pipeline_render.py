@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from data_prep.protocols import PROTOCOLS
+from vpbench.evaluation import scores
 from vpbench.reporting.figures import FigureError, render_figure
 from vpbench.pipeline.config import load_config
 from vpbench.pipeline.plan import Plan

@@ -115,7 +115,7 @@ def test_a_method_returning_0_255_is_refused_naming_method_and_step(method, culp
 @pytest.mark.parametrize(("frames", "culprit"), [
     (torch.rand(1, 3, 32, 32) * 255, "outside [0, 1] (0..255 frames? divide by 255)"),
     ((torch.rand(1, 3, 32, 32) * 255).to(torch.uint8), "dtype uint8 (integer)"),
-    (torch.rand(1, 3, 32, 32, dtype=torch.float64), "dtype float64"),
+    (torch.rand(1, 3, 32, 32, dtype=torch.float64), "dtype float64 (double)"),
 ])
 def test_dmvfn_refuses_integer_double_and_0_255_input(frames, culprit):
     from models.dmvfn import DMVFN
@@ -334,3 +334,24 @@ def test_a_config_change_keeps_the_finished_weights_snakemake_deleted(tmp_path, 
     assert load_training_checkpoint(kept_dir / "last.pt")["step"] == 3
     assert load_training_checkpoint(out / "final.pt")["step"] == 5
     assert load_training_checkpoint(out / "finished.pt")["step"] == 5  # the new run's, linked when it finished
+
+
+def test_a_lock_of_another_host_is_stale_once_its_heartbeat_stops(tmp_path):
+    """A preempted cluster job restarted on another node: the lock of its dead predecessor is taken over."""
+    lock = lock_path_of(tmp_path / "run")
+    lock.write_text(json.dumps({"pid": 1, "host": "node-elsewhere", "command": "vpbench train", "started": "then"}))
+    with pytest.raises(OutputBusy, match="process 1 on node-elsewhere"):  # refreshed recently: it may be alive
+        with output_lock(tmp_path / "run"):
+            pass
+    old = time.time() - 3600
+    os.utime(lock, (old, old))
+    with output_lock(tmp_path / "run") as taken:
+        assert json.loads(taken.read_text())["pid"] == os.getpid()
+
+
+def test_training_refuses_float_clips_in_0_255():
+    from vpbench.training.trainer import clips_to_float
+
+    assert clips_to_float(torch.full((1, 3, 3, 4, 4), 255, dtype=torch.uint8), torch.device("cpu")).max() == 1.0
+    with pytest.raises(FrameContractError, match=r"float clips holds values in \[255, 255\]"):
+        clips_to_float(torch.full((1, 3, 3, 4, 4), 255.0), torch.device("cpu"))

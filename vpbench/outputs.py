@@ -3,9 +3,10 @@ failures that name the path ("no space left", "read-only").
 
 * :func:`output_lock` takes ``<target>.lock`` with ``O_CREAT | O_EXCL`` (atomic on local and network file systems)
   and records who holds it (process id, host, command, start time). A second ``vpbench train`` on the same folder,
-  or ``vpbench evaluate`` on the same score file, is refused with the holder named. A lock left by a process that
-  died (same host, process id gone) is stale and taken over; one from another host is reported with its file, since
-  whether that process lives cannot be told from here.
+  or ``vpbench evaluate`` on the same score file, is refused with the holder named. The holder touches the lock every
+  :data:`HEARTBEAT_SECONDS` (a daemon thread). A lock is stale, and taken over, when its process is gone (same host)
+  or when it was not touched for :data:`STALE_AFTER_SECONDS` (any host: a preempted cluster job restarted on
+  another node finds the lock of its dead predecessor).
 * Taking the lock writes beside the output, so a read-only or missing-permission folder fails there, before any
   rollout or training step (:func:`check_writable` says which folder and why).
 * :func:`write_error` turns ``OSError`` of a write into one line naming the path: ENOSPC/EDQUOT -> "no space left".
@@ -21,11 +22,14 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 LOCK_SUFFIX = ".lock"
+HEARTBEAT_SECONDS = 10.0
+STALE_AFTER_SECONDS = 120.0
 
 
 class OutputError(RuntimeError):
@@ -92,10 +96,20 @@ def _read_holder(path: Path) -> dict[str, object]:
         return {}
 
 
-def _is_stale(holder: dict[str, object]) -> bool:
+def _is_stale(lock: Path, holder: dict[str, object]) -> bool:
     pid = holder.get("pid")
-    return (holder.get("host") == socket.gethostname() and isinstance(pid, int) and pid != os.getpid()
-            and not _process_alive(pid))
+    if holder.get("host") == socket.gethostname() and isinstance(pid, int) and pid != os.getpid():
+        return not _process_alive(pid)
+    try:
+        return time.time() - lock.stat().st_mtime > STALE_AFTER_SECONDS
+    except FileNotFoundError:
+        return True
+
+
+def _heartbeat(lock: Path, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_SECONDS):
+        with contextlib.suppress(OSError):
+            os.utime(lock)
 
 
 def lock_path_of(target: str | Path) -> Path:
@@ -116,7 +130,7 @@ def output_lock(target: str | Path, what: str = "output") -> Iterator[Path]:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             holder = _read_holder(lock)
-            if attempt == 0 and _is_stale(holder):
+            if attempt == 0 and _is_stale(lock, holder):
                 # the holder died without cleaning up (kill -9, power loss): take the lock over
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(lock, lock.with_name(f"{lock.name}.stale.{os.getpid()}"))
@@ -125,7 +139,8 @@ def output_lock(target: str | Path, what: str = "output") -> Iterator[Path]:
             who = (f"process {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('started', '?')} "
                    f"({holder.get('command', '?')})") if holder else "an unknown process"
             raise OutputBusy(
-                f"{target}: {holder.get('what', what)} is in use by {who}; wait for it to finish, or delete {lock} if that process is gone",
+                f"{target}: {holder.get('what', what)} is in use by {who}; wait for it to finish, or delete {lock} if "
+                f"that process is gone (a lock not refreshed for {STALE_AFTER_SECONDS:.0f} s is taken over)",
             ) from None
         except OSError as err:
             raise write_error(err, lock, "nothing was run") from None
@@ -134,9 +149,14 @@ def output_lock(target: str | Path, what: str = "output") -> Iterator[Path]:
         finally:
             os.close(fd)
         break
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(lock, stop), name="vpbench-lock-heartbeat", daemon=True)
+    beat.start()
     try:
         yield lock
     finally:
+        stop.set()
+        beat.join()
         if _read_holder(lock).get("pid") == os.getpid():
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()

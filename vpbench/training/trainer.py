@@ -40,7 +40,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
-from models.base import VideoPredictor
+from models.base import LossOutput, VideoPredictor
+from models.contract import INPUT_TOLERANCE, FrameContractError, frame_problem
 from models.registry import create_method
 from models.routing import NonFiniteRouting
 from vpbench.training.checkpoints import (
@@ -202,7 +203,13 @@ def clips_to_float(clips: Any, device: torch.device) -> Tensor:
     clips = clips.to(device, non_blocking=True)
     if clips.dtype == torch.uint8:
         return clips.float().div_(255.0)
-    return clips.float()
+    if not clips.is_floating_point():
+        raise FrameContractError(f"the training dataset yields {clips.dtype} clips; yield uint8 0..255 or float in [0, 1]")
+    clips = clips.float()
+    problem = frame_problem(clips, INPUT_TOLERANCE)
+    if problem:
+        raise FrameContractError(f"the training dataset: float clips {problem}; float clips must be in [0, 1]")
+    return clips
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -216,6 +223,13 @@ class MethodLoss(nn.Module):
 
     def forward(self, context: Tensor, target: Tensor) -> tuple[Tensor, Tensor, dict[str, float]]:
         output = self.method.loss(context, target)
+        name = type(self.method).__name__
+        if not isinstance(output, LossOutput) or not isinstance(output.total, Tensor) or output.total.numel() != 1:
+            raise FrameContractError(f"{name}.loss must return a LossOutput whose total is a scalar tensor, got "
+                                     f"{type(output).__name__}")
+        if not isinstance(output.final_prediction, Tensor) or output.final_prediction.shape != target.shape:
+            shape = tuple(getattr(output.final_prediction, "shape", ()))
+            raise FrameContractError(f"{name}.loss: final_prediction has shape {shape}, the target {tuple(target.shape)}")
         return output.total, output.final_prediction, dict(output.terms)
 
 
