@@ -69,7 +69,7 @@ from vpbench.training.run_folder import (  # noqa: F401 - spec_changes, spec_has
     spec_hash,
     supersede_changed_run,
 )
-from vpbench.outputs import OutputError, output_lock
+from vpbench.outputs import OutputError, output_lock, write_error
 from vpbench.pipeline.spec import ExperimentSpec, SpecError, TrainSpec
 from vpbench.utils import atomic_path, seed_everything
 
@@ -275,6 +275,12 @@ class TrainingLog:
     def write(self, record: dict[str, float]) -> None:
         if not self.enabled:
             return
+        try:
+            self._write(record)
+        except OSError as err:  # a full disk: the path and "no space left", not a bare errno
+            raise write_error(err, self.csv_path, "training stopped") from None
+
+    def _write(self, record: dict[str, float]) -> None:
         if self.columns is None:
             fixed = ["step", "epoch", "lr", "seconds", "step_seconds"]
             self.columns = fixed + sorted(k for k in record if k not in fixed)
@@ -604,7 +610,10 @@ class Trainer:
         ctx, position = self.ctx, self.position
         if ctx.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self.spec.save(self.out_dir / "spec.json")
+            try:
+                self.spec.save(self.out_dir / "spec.json")
+            except OSError as err:
+                raise write_error(err, self.out_dir / "spec.json", "nothing was trained") from None
         log = TrainingLog(self.out_dir, self.resumed_from, enabled=ctx.is_main, tensorboard=tensorboard)
         stop_after = int(os.environ.get(STOP_AFTER_STEP_ENV, "0") or 0)
         start_time = window_time = time.perf_counter()
