@@ -18,14 +18,11 @@ index), as ``TrainClips``; one that draws from the process RNG resumes bitwise o
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import importlib
 import math
 import os
 import random
 import re
-import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -57,21 +54,16 @@ from vpbench.training.checkpoints import (
 from vpbench.training.distributed import DistributedContext, any_rank, barrier, gather_objects, init_distributed, shutdown
 from vpbench.training.losses import VGGPerceptualLoss, VGGWeights
 from vpbench.training.recipes import Recipe, default_clip_length, lr_schedule, resolve_recipe
-from vpbench.training.run_folder import (  # noqa: F401 - spec_changes, spec_hash, RUN_FILES: public through here too
-    KEPT_FINAL_NAME,
-    LOG_CSV_NAME,
-    RUN_FILES,
-    SUPERSEDED_DIR,
-    TENSORBOARD_DIR,
+from vpbench.training.run_folder import (  # noqa: F401 - spec_hash: public through here too
+    TrainingLog,
     check_resumable,
+    claim_run_folder,
     keep_finished,
-    spec_changes,
     spec_hash,
-    supersede_changed_run,
 )
-from vpbench.outputs import OutputError, output_lock, write_error
+from vpbench.outputs import OutputError, write_error
 from vpbench.pipeline.spec import ExperimentSpec, SpecError, TrainSpec
-from vpbench.utils import atomic_path, seed_everything
+from vpbench.utils import seed_everything
 
 #: test hook: the process exits abruptly (as if killed) right after finishing this step
 STOP_AFTER_STEP_ENV = "VPBENCH_TEST_STOP_AFTER_STEP"
@@ -233,75 +225,6 @@ class MethodLoss(nn.Module):
         return output.total, output.final_prediction, dict(output.terms)
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Logs
-
-
-class TrainingLog:
-    """CSV (step, epoch, lr, seconds, step_seconds, loss terms) and TensorBoard scalars; main process only."""
-
-    def __init__(self, out_dir: Path, resume_step: int | None, enabled: bool, tensorboard: bool = True) -> None:
-        self.enabled = enabled
-        self.csv_path = out_dir / LOG_CSV_NAME
-        self.columns: list[str] | None = None
-        self.writer = None
-        if not enabled:
-            return
-        if resume_step is not None and self.csv_path.exists():
-            self._truncate_after(resume_step)
-        elif self.csv_path.exists():
-            self.csv_path.unlink()
-        if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            purge = None if resume_step is None else resume_step + 1
-            self.writer = SummaryWriter(log_dir=str(out_dir / TENSORBOARD_DIR), purge_step=purge)
-
-    def _truncate_after(self, step: int) -> None:
-        # rows logged after the checkpoint belong to the interrupted attempt; the resumed run logs them again
-        with self.csv_path.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-            handle.seek(0)
-            header = next(csv.reader(handle), None)
-        if not header:
-            self.csv_path.unlink()
-            return
-        self.columns = header
-        with atomic_path(self.csv_path) as tmp, tmp.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(row for row in rows if int(row["step"]) <= step)
-
-    def write(self, record: dict[str, float]) -> None:
-        if not self.enabled:
-            return
-        try:
-            self._write(record)
-        except OSError as err:  # a full disk: the path and "no space left", not a bare errno
-            raise write_error(err, self.csv_path, "training stopped") from None
-
-    def _write(self, record: dict[str, float]) -> None:
-        if self.columns is None:
-            fixed = ["step", "epoch", "lr", "seconds", "step_seconds"]
-            self.columns = fixed + sorted(k for k in record if k not in fixed)
-            with self.csv_path.open("w", newline="") as handle:
-                csv.writer(handle).writerow(self.columns)
-        with self.csv_path.open("a", newline="") as handle:
-            csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore").writerow(record)
-        if self.writer is not None:
-            step = int(record["step"])
-            self.writer.add_scalar("lr", record["lr"], step)
-            self.writer.add_scalar("step_seconds", record["step_seconds"], step)
-            for key, value in record.items():
-                if key not in ("step", "epoch", "lr", "seconds", "step_seconds"):
-                    self.writer.add_scalar(f"train/{key}", value, step)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.flush()
-            self.writer.close()
-
-
 class RunningMeans:
     def __init__(self) -> None:
         self.sums: dict[str, float] = {}
@@ -367,18 +290,8 @@ def train(
     own_context = context is None
     context = context or init_distributed(device)
     out_dir = Path(out_dir)
-    # one writer per run folder (the main process holds the lock for all ranks); taking it proves the folder writable
-    lock = output_lock(out_dir, "the run folder") if context.is_main else contextlib.nullcontext()
     try:
-        with lock:
-            if context.is_main:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                if resume or (out_dir / KEPT_FINAL_NAME).exists():  # never train over another spec's finished weights
-                    moved = supersede_changed_run(out_dir, spec)
-                    if moved is not None:
-                        print(f"vpbench train: the spec of {spec.id} changed since the run in {out_dir} "
-                              f"({', '.join(moved[1])}); moved that run to {moved[0]} and training from scratch",
-                              file=sys.stderr, flush=True)
+        with claim_run_folder(out_dir, spec, resume, context.is_main):
             barrier(context)
             trainer = Trainer(spec, out_dir, context, dataset, perceptual_weights)
             if resume and trainer.last_path.exists():
