@@ -40,6 +40,12 @@ test-fast: $(ASSETS)
 test-release: $(ASSETS)
 	$(OFFLINE) $(BIN)/python -m pytest -q -m release tests/test_data_releases.py
 
+# The property-based fuzz suite with many more examples than `make test` runs (random seeds; FUZZ_EXAMPLES=N).
+FUZZ_EXAMPLES ?= 2000
+.PHONY: fuzz
+fuzz: $(ASSETS)
+	$(OFFLINE) VPBENCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz.py
+
 # The pipeline through a throwaway one-node SLURM (root; installs the Debian packages slurm-wlm and munge when
 # missing): tests/cluster/slurm_test.sh. Kept out of `make test` so that a workstation never installs system packages.
 test-cluster: $(ASSETS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from models.contract import check_input_frames
 from models.base import LossOutput, Prediction, VideoPredictor
 from models.registry import register_method
 
@@ -16,11 +17,12 @@ class CopyLastFrame(VideoPredictor):
     context_length = 2
     trainable = False
 
-    def forward(self, prev: Tensor, cur: Tensor) -> Tensor:  # noqa: ARG002 - same call shape as DMVFN/DVF
+    def forward(self, prev: Tensor, cur: Tensor) -> Tensor:
+        check_input_frames("copy_last", prev=prev, cur=cur)
         return cur.clone()
 
     def predict(self, context: Tensor) -> Prediction:
-        self.check_context(context, self.context_length)
+        self.check_context(context, self.context_length, "copy_last")
         return Prediction(frame=context[:, -1].clone())
 
     def loss(self, context: Tensor, target: Tensor) -> LossOutput:

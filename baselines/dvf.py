@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from baselines.padding import crop_to, pad_to_multiple
 from models.base import LossOutput, Prediction, VideoPredictor, as_pair
+from models.contract import check_input_frames
 from models.registry import register_method
 
 #: three 2x poolings
@@ -112,7 +113,7 @@ class DVF(VideoPredictor):
 
     def __init__(self, max_motion_px: float = 64.0) -> None:
         super().__init__()
-        if max_motion_px <= 0:
+        if not 0 < max_motion_px < float("inf"):
             raise ValueError(f"dvf: max_motion_px must be > 0, got {max_motion_px}")
         self.max_motion_px = float(max_motion_px)
         self.net = VoxelFlowUNet()
@@ -126,6 +127,7 @@ class DVF(VideoPredictor):
 
     def forward(self, prev: Tensor, cur: Tensor) -> Tensor:
         """(I_{t-1}, I_t) [B, 3, H, W] in [0, 1] -> Î_{t+1} [B, 3, H, W]; any H, W (padded internally)."""
+        check_input_frames("DVF", prev=prev, cur=cur)
         height, width = cur.shape[-2:]
         prev_p, cur_p = pad_to_multiple(prev, SIZE_MULTIPLE), pad_to_multiple(cur, SIZE_MULTIPLE)
         motion, weight_prev = self.voxel_flow(prev_p, cur_p)
@@ -135,7 +137,7 @@ class DVF(VideoPredictor):
         return crop_to(frame, height, width)
 
     def predict(self, context: Tensor) -> Prediction:
-        prev, cur = as_pair(context)
+        prev, cur = as_pair(context, "DVF")
         return Prediction(frame=self(prev, cur))
 
     def loss(self, context: Tensor, target: Tensor) -> LossOutput:

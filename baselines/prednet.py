@@ -102,6 +102,15 @@ class PredNetCore(nn.Module):
                 f"and len(a_filt_sizes) = len(stack_sizes) - 1; got {r_stack_sizes}, {ahat_filt_sizes}, "
                 f"{r_filt_sizes}, {a_filt_sizes} for stack_sizes {stack_sizes}"
             )
+        for key, values in (("stack_sizes", stack_sizes), ("r_stack_sizes", r_stack_sizes), ("a_filt_sizes", a_filt_sizes),
+                            ("ahat_filt_sizes", ahat_filt_sizes), ("r_filt_sizes", r_filt_sizes)):
+            if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+                # zero channels or kernels build on the meta device and fail only in the first convolution
+                raise ValueError(f"prednet: {key} must be a non-empty list of positive integers, got {list(values)}")
+        if stack_sizes[0] != 3:
+            raise ValueError(f"prednet: stack_sizes[0] is the frame's channels and must be 3, got {stack_sizes[0]}")
+        if not pixel_max > 0:
+            raise ValueError(f"prednet: pixel_max must be > 0, got {pixel_max}")
         self.stack_sizes, self.r_stack_sizes, self.pixel_max = stack_sizes, r_stack_sizes, float(pixel_max)
         self.gates = nn.ModuleList()
         self.ahat_convs = nn.ModuleList()
@@ -220,14 +229,14 @@ class PredNet(VideoPredictor):
         return pad_to_multiple(frames, self.core.size_multiple)
 
     def predict(self, context: Tensor) -> Prediction:
-        self.check_context(context, self.context_length)
+        self.check_context(context, self.context_length, "PredNet")
         height, width = context.shape[-2:]
         frame = self.core(self._padded(context[:, -self.context_length :]))
         return Prediction(frame=crop_to(frame, height, width))
 
     def loss(self, context: Tensor, target: Tensor) -> LossOutput:
         """The error-unit loss over context + target, time weight 0 at t = 0 (official training)."""
-        self.check_context(context, self.context_length)
+        self.check_context(context, self.context_length, "PredNet")
         height, width = target.shape[-2:]
         frames = self._padded(torch.cat([context[:, -self.context_length :], target.unsqueeze(1)], dim=1))
         batch, steps = frames.shape[:2]

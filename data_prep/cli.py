@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from data_prep.errors import DataPrepError
+from vpbench.argtypes import POSITIVE_INT
 from vpbench.utils import atomic_write, size_argument
 
 
@@ -72,15 +73,6 @@ def run_smoke_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from data_prep.codecs import CODECS
@@ -101,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prep.add_argument("--list", type=Path, help="KITTI-A window list (default <root>/kitti_a.txt)")
     prep.add_argument("--codec", choices=CODECS, help="how frames are stored (default: the dataset's; docs/data.md, "
                       "'Disk per codec'); recorded in the manifest")
-    prep.add_argument("--jobs", type=positive_int, help="worker processes that decode, resize and encode (default: the "
+    prep.add_argument("--jobs", type=POSITIVE_INT, help="worker processes that decode, resize and encode (default: the "
                       "cores this process may use); the output is the same for every value")
     prep.add_argument("--forget-hash", metavar="FILE", help="un-pin FILE's trust-on-first-use sha256 and exit")
     prep.set_defaults(func=run_prepare)

@@ -130,7 +130,14 @@ class EvalWindows(Dataset):
         short = [windows.window_id[i] for i in chosen if windows.num_frames[i] < need]
         if short:
             raise PreparedTreeError(f"{prepared_root}: window {short[0]} has fewer than the {need} frames {self.protocol.name!r} needs")
+        if max_clips is not None and max_clips < 1:  # a negative slice would drop clips from the end
+            raise ValueError(f"max_clips must be >= 1 (or None: every window), got {max_clips}")
         self.indices = chosen[:max_clips] if max_clips is not None else chosen
+
+    @property
+    def clip_ids(self) -> list[str]:
+        """The ids of the windows this evaluation is asked for, in order (recorded in its score file)."""
+        return [str(self.split.windows.window_id[i]) for i in self.indices]
 
     def __len__(self) -> int:
         return len(self.indices)

@@ -71,6 +71,24 @@ def _merge_into(staging: Path, target: Path) -> None:
             os.replace(entry, dest)
 
 
+def _check_tar_end(archive: Path, tf: tarfile.TarFile) -> None:
+    """Refuse a tar without its end-of-archive marker (two zero blocks after the last member).
+
+    ``tarfile`` stops quietly at the end of the data, so a download cut exactly at a member boundary lists and reads
+    as a whole (shorter) archive; the marker is what tells it apart. Compressed tars are read through their
+    decompressor (a cut gzip stream already fails there).
+    """
+    fileobj = tf.fileobj
+    assert fileobj is not None
+    fileobj.seek(tf.offset)
+    end = fileobj.read(2 * tarfile.BLOCKSIZE)
+    if end != bytes(2 * tarfile.BLOCKSIZE):
+        raise UnsafeArchiveError(
+            f"{archive} ends after {tf.offset:,} bytes of tar data without the end-of-archive marker (a download cut "
+            "at a member boundary); nothing was recorded for it. Delete it and download it again."
+        )
+
+
 def verify_archive(archive: Path) -> str:
     """Open ``archive``, list every member and read every byte back (zip: every CRC checked); return how.
 
@@ -98,7 +116,8 @@ def verify_archive(archive: Path) -> str:
                                 pass
                             if src.tell() != info.size:
                                 raise EOFError(f"member {info.name!r} ends after {src.tell()} of {info.size} bytes")
-            return f"tar opened, {count} members listed and read"
+                _check_tar_end(archive, tf)
+            return f"tar opened, {count} members listed and read, end-of-archive marker present"
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as err:
         raise UnsafeArchiveError(
             f"{archive} is damaged ({err}); nothing was recorded for it. Delete it and download it again."

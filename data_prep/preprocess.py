@@ -54,9 +54,13 @@ def _source_images(sequence: SequenceSource, first: int, count: int | None) -> I
         for index, image in enumerate(decode_video(sequence.video)):
             yield f"{sequence.video} frame {index}", None, image
         return
+    # a stray size is refused from its header (against the run's first frame; the writer compares runs)
+    run_first: tuple[str, tuple[int, int]] | None = None
     for path in sequence.frames[first : None if count is None else first + count]:
         data = read_frame_bytes(path)
-        yield str(path), data, decode_frame(data, str(path))
+        image = decode_frame(data, str(path), same_size_as=run_first)
+        run_first = run_first or (str(path), (image.shape[0], image.shape[1]))
+        yield str(path), data, image
 
 
 @dataclass(frozen=True)

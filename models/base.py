@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from models.contract import check_input_frames
+
 
 @dataclass
 class Prediction:
@@ -62,16 +64,18 @@ class VideoPredictor(nn.Module):
         return self
 
     @staticmethod
-    def check_context(context: Tensor, length: int) -> None:
+    def check_context(context: Tensor, length: int, method: str = "this method") -> None:
+        """Shape, dtype and value range of a context (:mod:`models.contract`); ``method`` names the caller."""
+        check_input_frames(method, context=context)
         if context.dim() != 5 or context.shape[2] != 3:
-            raise ValueError(f"context must be [B, T, 3, H, W], got {tuple(context.shape)}")
+            raise ValueError(f"{method}: context must be [B, T, 3, H, W], got {tuple(context.shape)}")
         if context.shape[1] < length:
-            raise ValueError(f"this method needs {length} context frames, got {context.shape[1]}")
+            raise ValueError(f"{method} needs {length} context frames, got {context.shape[1]}")
 
 
-def as_pair(context: Tensor) -> tuple[Tensor, Tensor]:
+def as_pair(context: Tensor, method: str = "this method") -> tuple[Tensor, Tensor]:
     """The two latest frames (I_{t-1}, I_t) of a ``[B, T, 3, H, W]`` context."""
-    VideoPredictor.check_context(context, 2)
+    VideoPredictor.check_context(context, 2, method)
     return context[:, -2], context[:, -1]
 
 

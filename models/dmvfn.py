@@ -22,6 +22,7 @@ Differences from the release, each a named option:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.base import LossOutput, Prediction, VideoPredictor, as_pair
+from models.contract import check_input_frames
 from models.losses import LaplacianDistance, laplacian_l1
 from models.mvfb import MVFB, BlockInputBuffer, block_input
 from models.registry import register_method
@@ -115,6 +117,15 @@ class DMVFN(VideoPredictor):
         widths = list(widths) if widths is not None else default_widths(scales)
         if len(widths) != len(scales):
             raise ValueError(f"{len(widths)} widths for {len(scales)} scales")
+        if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+            # a zero width builds on the meta device and fails only in the first convolution, with torch's words
+            raise ValueError(f"widths must be positive integers (channels of each block), got {widths}")
+        if not 0 < gamma < math.inf:
+            raise ValueError(f"gamma must be a finite number > 0 (the decay of the blocks' loss weights), got {gamma}")
+        if int(laplacian_levels) < 1:
+            raise ValueError(f"laplacian_levels must be >= 1, got {laplacian_levels}")
+        if not 0 < gumbel_tau_end <= gumbel_tau_start < math.inf:
+            raise ValueError(f"gumbel_tau_end must be in (0, gumbel_tau_start = {gumbel_tau_start}], got {gumbel_tau_end}")
         _check_choice("routing", routing, ROUTING_METHODS)
         _check_choice("inference_routing", inference_routing, INFERENCE_ROUTINGS)
         _check_choice("supervision", supervision, ("all", "last"))
@@ -239,6 +250,7 @@ class DMVFN(VideoPredictor):
 
     @staticmethod
     def _check_inputs(prev: Tensor, cur: Tensor) -> None:
+        check_input_frames("DMVFN", prev=prev, cur=cur)
         if prev.dim() != 4 or prev.shape[1] != 3 or prev.shape != cur.shape:
             raise ValueError(
                 f"DMVFN takes two [B, 3, H, W] frames of the same shape, got {tuple(prev.shape)} and {tuple(cur.shape)}"
@@ -374,7 +386,7 @@ class DMVFN(VideoPredictor):
 
     # ------------------------------------------------------------------------------------------ method API
     def predict(self, context: Tensor) -> Prediction:
-        prev, cur = as_pair(context)
+        prev, cur = as_pair(context, "DMVFN")
         out = self._forward_infer(prev, cur, None, True, None, blend_each_block=False) if not self.training else None
         if out is None:
             raise RuntimeError("predict() needs eval mode: call .eval() first")
@@ -383,7 +395,7 @@ class DMVFN(VideoPredictor):
 
     def loss(self, context: Tensor, target: Tensor) -> LossOutput:
         """Eq. 13: sum_i gamma^(n-i) d(I~^i, I_{t+1}) over every block (``supervision="last"``: the last only)."""
-        prev, cur = as_pair(context)
+        prev, cur = as_pair(context, "DMVFN")
         out = self._forward_train(prev, cur, None)
         preds = out.block_predictions
         n = len(preds)

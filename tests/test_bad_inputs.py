@@ -392,7 +392,10 @@ def _whole_file(plan: Plan, experiment: str, protocol: str, clips: int, drop: st
             for metric in ("ms_ssim", "lpips", "psnr", "ssim")]
     path = Path(plan.score_file(experiment, protocol))
     path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).drop(columns=[drop] if drop else []).to_parquet(path)
+    if drop:
+        pd.DataFrame(rows).drop(columns=[drop]).to_parquet(path)
+    else:
+        write_scores(pd.DataFrame(rows), path)  # records the clips it was asked for, as `vpbench evaluate` does
     return path
 
 
@@ -481,11 +484,13 @@ def test_every_non_finite_value_takes_the_same_stop(tmp_path, poison, culprit):
 
 
 def test_a_failed_score_write_leaves_nothing(tmp_path, monkeypatch):
-    def broken(self, path, **kwargs):
+    import pyarrow.parquet as pq
+
+    def broken(table, path, **kwargs):
         Path(path).write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    monkeypatch.setattr(pq, "write_table", broken)
     with pytest.raises(OSError, match="disk full"):
         write_scores(whole_scores(), tmp_path / "scores.parquet")
     assert list(tmp_path.iterdir()) == []

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from models import registry
+from vpbench.evaluation import scores
 from tests.conftest import ROOT, Workflow, requires_snakemake, smoke_config
 from vpbench.pipeline.config import ConfigError, method_name_of, parse_method_options
 from vpbench.pipeline.plan import Plan
@@ -119,7 +120,7 @@ def write_scores(path: Path, experiment: str, protocol: str, rng: np.random.Gene
                                      clip_id=clip, step=step, metric=metric, value=float(rng.uniform()), active_blocks=""))
     frame = pd.DataFrame(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path)
+    scores.write_scores(frame, path)  # records the clips it was asked for, as `vpbench evaluate` does
     return frame
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from data_prep.protocols import PROTOCOLS
+from vpbench.evaluation import scores
 from vpbench.reporting.figures import FigureError, render_figure
 from vpbench.pipeline.config import load_config
 from vpbench.pipeline.plan import Plan
@@ -55,7 +56,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path]:
         for protocol in experiment.protocols:
             score = Path(plan.score_file(experiment.id, protocol))
             score.parent.mkdir(parents=True, exist_ok=True)
-            synthetic_scores(experiment, protocol, blocks).to_parquet(score)
+            scores.write_scores(synthetic_scores(experiment, protocol, blocks), score)
             complexity = Path(plan.complexity_file(experiment.id, protocol))
             complexity.parent.mkdir(parents=True, exist_ok=True)
             gflops = GFLOPS[experiment.method]

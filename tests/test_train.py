@@ -111,7 +111,9 @@ def test_resume_after_a_spec_change_moves_the_old_run_aside_and_starts_over(tmp_
     assert "train.lr_max" in capsys.readouterr().err
     (moved,) = (tmp_path / "superseded").iterdir()
     assert moved.name == spec_hash(old.to_dict())
-    assert (moved / "last.pt").is_file() and (moved / "final.pt").is_file() == keep_final
+    # the finished weights are kept beside the superseded run even when Snakemake deleted final.pt (finished.pt)
+    assert (moved / "last.pt").is_file() and load_training_checkpoint(moved / "final.pt")["step"] == 4
+    assert not (moved / "finished.pt").exists()
     assert load_training_checkpoint(moved / "last.pt")["spec"]["train"]["lr_max"] is None
     assert load_training_checkpoint(tmp_path / "final.pt")["spec"]["train"]["lr_max"] == 5e-4
     assert [int(r["step"]) for r in _log_rows(tmp_path / "train_log.csv")] == [1, 2, 3, 4]

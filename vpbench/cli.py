@@ -36,6 +36,7 @@ USER_ERRORS = frozenset({
     "vpbench.assets.AssetError",
     "models.checkpoint.CheckpointError",
     "models.registry.MethodOptionError",
+    "models.contract.FrameContractError",
     "data_prep.errors.DataPrepError",
     "builtins.FileNotFoundError",
 })
@@ -49,6 +50,7 @@ FAILURES = frozenset({
     "vpbench.evaluation.predictions.PredictionError",
     "vpbench.reporting.intervals.IntervalError",
     "vpbench.reporting.comparison.ComparisonError",
+    "vpbench.outputs.OutputError",
 })
 
 

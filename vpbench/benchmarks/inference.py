@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from models import DMVFN
+from vpbench.argtypes import NON_NEGATIVE_INT, POSITIVE_INT
 from vpbench.benchmarks.reference import ReferenceDMVFN
 from vpbench.utils import atomic_write_json, parse_size
 
@@ -239,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["256x448", "720x1280"])
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, and cuda when present")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--repeats", type=POSITIVE_INT, default=7)
+    parser.add_argument("--warmup", type=NON_NEGATIVE_INT, default=1)
+    parser.add_argument("--threads", type=POSITIVE_INT, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-variants", action="store_true", help="time only ours as evaluation runs it")
     parser.add_argument("--quick", action="store_true", help=f"smoke mode: CPU, {QUICK_SIZES[0]}, 2 repeats")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/inference.json"))

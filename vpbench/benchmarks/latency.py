@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vpbench.argtypes import NON_NEGATIVE_INT, POSITIVE_INT, SEED
 from vpbench.utils import atomic_write_json, size_argument
 
 #: the paper's §4.2 measurement (RTX 2080Ti, 720p, per predicted frame)
@@ -189,15 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ... (default cpu)")
     parser.add_argument("--size", type=size_argument, default=(720, 1280), help="frame size HxW (default 720x1280)")
-    parser.add_argument("--repeats", type=int, default=10, help="timed rounds after warm-up (default 10)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed runs of every case first (default 2)")
+    parser.add_argument("--repeats", type=POSITIVE_INT, default=10, help="timed rounds after warm-up (default 10)")
+    parser.add_argument("--warmup", type=NON_NEGATIVE_INT, default=2, help="untimed runs of every case first (default 2)")
     parser.add_argument("--cases", default=",".join(ALL_CASES), help=f"comma-separated subset of {','.join(ALL_CASES)}")
     parser.add_argument("--frames", choices=("real", "noise"), default="real", help="real video frames or noise")
     parser.add_argument(
         "--dmvfn-checkpoint", default=None, help="trained or official DMVFN weights (default: untrained)"
     )
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the routing draws (and noise frames)")
+    parser.add_argument("--threads", type=POSITIVE_INT, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--seed", type=SEED, default=0, help="seeds the routing draws (and noise frames)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser

@@ -28,6 +28,7 @@ from torch.utils.data import default_collate
 
 from data_prep.codecs import CODECS, RAW, TILED_ZSTD
 from data_prep.datasets import TrainClips, open_prepared
+from vpbench.argtypes import POSITIVE_FLOAT, POSITIVE_INT
 from vpbench.utils import atomic_write
 
 #: optimiser steps per second of one GPU that the worker counts are given for
@@ -150,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", action="append", help="pipeline config(s) whose recipes are timed (default config/config.yaml)")
     parser.add_argument("--codecs", default=",".join((RAW, TILED_ZSTD, "encoded")), help=f"comma-separated, of {CODECS}")
     parser.add_argument("--prepared", type=Path, help="an existing prepared tree with a train split (instead of natural frames)")
-    parser.add_argument("--sequences", type=int, default=4, help="30-frame natural snippets to prepare")
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per recipe and codec")
+    parser.add_argument("--sequences", type=POSITIVE_INT, default=4, help="30-frame natural snippets to prepare")
+    parser.add_argument("--seconds", type=POSITIVE_FLOAT, default=3.0, help="time per recipe and codec")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/loader.json"))
     args = parser.parse_args(argv)
     config = load_config(args.config)

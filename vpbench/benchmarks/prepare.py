@@ -31,6 +31,7 @@ import cv2
 
 from data_prep.preprocess import available_cores, prepare
 from vpbench.benchmarks.natural import write_cityscapes_tree
+from vpbench.argtypes import POSITIVE_INT
 from vpbench.utils import atomic_write
 
 DATASET = "cityscapes"
@@ -139,8 +140,8 @@ def run(jobs: int, sequences: int, codec: str | None) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vpbench.benchmarks.prepare", description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=available_cores(), help="the N of the N-job run (default: the cores)")
-    parser.add_argument("--sequences", type=int, help="30-frame snippets to prepare (default: 2 per job, at least 4)")
+    parser.add_argument("--jobs", type=POSITIVE_INT, default=available_cores(), help="the N of the N-job run (default: the cores)")
+    parser.add_argument("--sequences", type=POSITIVE_INT, help="30-frame snippets to prepare (default: 2 per job, at least 4)")
     parser.add_argument("--codec", help="storage codec (default: the dataset's)")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/prepare.json"))
     args = parser.parse_args(argv)

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from vpbench.argtypes import POSITIVE_FLOAT, POSITIVE_INT, SEED
 from vpbench.evaluation import metrics
 from vpbench.evaluation.metric_records import METRICS
 from vpbench.utils import atomic_write
@@ -275,12 +276,12 @@ def run_sanity(data: str = "smoke", steps: int = 300, crop: int = 64, batch_size
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", choices=("smoke", "synthetic"), default="smoke")
-    parser.add_argument("--steps", type=int, default=None, help="default: 1500 (smoke), 300 (synthetic)")
-    parser.add_argument("--crop", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=None, help="default: 1e-3 (smoke), 2e-3 (synthetic)")
-    parser.add_argument("--downscale", type=int, default=None, help="extra integer downscale of the smoke videos (default 4)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=POSITIVE_INT, default=None, help="default: 1500 (smoke), 300 (synthetic)")
+    parser.add_argument("--crop", type=POSITIVE_INT, default=64)
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=8)
+    parser.add_argument("--lr", type=POSITIVE_FLOAT, default=None, help="default: 1e-3 (smoke), 2e-3 (synthetic)")
+    parser.add_argument("--downscale", type=POSITIVE_INT, default=None, help="extra integer downscale of the smoke videos (default 4)")
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--out", type=Path, default=None, help="keep the run's checkpoints and logs here")
     parser.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

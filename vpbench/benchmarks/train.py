@@ -38,6 +38,7 @@ from torch import Tensor, nn
 from models import create_method
 from models.dmvfn import DMVFN
 from models.losses import laplacian_l1
+from vpbench.argtypes import NON_NEGATIVE_INT, POSITIVE_INT
 from vpbench.benchmarks.inference import environment, interleaved
 from vpbench.benchmarks.reference import ReferenceDMVFN, reference_loss
 from vpbench.training.losses import VGGPerceptualLoss
@@ -143,12 +144,12 @@ def bench_device(device: torch.device, batch: int, crop: int, warmup: int, repea
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=2, help="triplets per step (default 2: feasible on 2 CPU cores)")
-    parser.add_argument("--crop", type=int, default=RECIPES["paper"].crop)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--batch", type=POSITIVE_INT, default=2, help="triplets per step (default 2: feasible on 2 CPU cores)")
+    parser.add_argument("--crop", type=POSITIVE_INT, default=RECIPES["paper"].crop)
+    parser.add_argument("--repeats", type=POSITIVE_INT, default=5)
+    parser.add_argument("--warmup", type=NON_NEGATIVE_INT, default=1)
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, and cuda when present")
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=POSITIVE_INT, default=None)
     parser.add_argument("--no-vgg", action="store_true", help="skip the reference step with the VGG19 term")
     parser.add_argument("--quick", action="store_true", help="smoke mode: CPU, batch 1, 64 px crops, 1 repeat, no warm-up")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/train.json"))

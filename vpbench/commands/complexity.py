@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vpbench.argtypes import float_list
 from vpbench.cli import CommandLineError
 from vpbench.utils import atomic_write, size_argument
 
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", required=True, action="append", type=size_argument,
                    help="HEIGHTxWIDTH, e.g. 512x1024 (repeatable)")
     p.add_argument("--options", default="{}", help="method options as JSON, e.g. '{\"routing\": \"none\"}'")
-    p.add_argument("--usage", help="per-block usage rates, comma-separated (default: beta for STEBS)")
+    p.add_argument("--usage", type=float_list(0.0, 1.0, "usage rate"), help="per-block usage rates, comma-separated (default: beta for STEBS)")
     p.add_argument("--usage-from", type=Path, help="score parquet(s) directory or file to take usage rates from")
     p.add_argument("--no-ptflops", action="store_true", help="skip the ptflops cross-count")
     p.add_argument("--json", type=Path, help="write the report(s) here (one size: an object; several: a list)")
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     method = create_method(args.method, **options)
     usage, source = None, None
     if args.usage:
-        usage, source = [float(v) for v in args.usage.split(",")], "given on the command line"
+        usage, source = args.usage, "given on the command line"
     elif args.usage_from:
         usage, source = _usage_from_scores(args.usage_from)
     reports = []

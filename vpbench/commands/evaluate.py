@@ -10,17 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from vpbench.argtypes import POSITIVE_INT, int_list
 from vpbench.evaluation.metric_records import METRIC_NAMES  # torch-free
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one seed")
-    return values
 
 
 def _metric_list(text: str) -> list[str]:
@@ -47,11 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", required=True, help="prepared dataset tree of the protocol's dataset")
     p.add_argument("--out", required=True, type=Path, help="score file to write (.parquet)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    p.add_argument("--max-clips", type=int, help="evaluate only the first N windows (overrides the spec)")
-    p.add_argument("--seeds", type=_int_list, help="routing seeds, e.g. 0,1,2 (overrides the spec's routing_seeds)")
+    p.add_argument("--max-clips", type=POSITIVE_INT, help="evaluate only the first N windows (overrides the spec)")
+    p.add_argument("--seeds", type=int_list(0, 2**32 - 1, "seed"), help="routing seeds, e.g. 0,1,2 (overrides the spec's routing_seeds)")
     p.add_argument("--metrics", type=_metric_list,
                    help=f"comma-separated metric names out of {','.join(METRIC_NAMES)} (default: all)")
-    p.add_argument("--batch-size", type=int, default=1, help="windows per forward pass (default 1)")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="windows per forward pass (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -61,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     from vpbench.evaluation.rollout import evaluate_experiment
     from vpbench.evaluation.scores import write_scores
+    from vpbench.outputs import output_lock, write_error
     from vpbench.pipeline.spec import ExperimentSpec
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -68,23 +60,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # Errors rise to vpbench.cli.main (one line; exit 2 for bad inputs, 1 for non-finite predictions).
     spec = ExperimentSpec.load(args.spec)
-    scores = evaluate_experiment(
-        spec,
-        args.protocol,
-        args.data_root,
-        checkpoint=args.checkpoint,
-        device=args.device,
-        max_clips=args.max_clips,
-        seeds=args.seeds,
-        metrics=args.metrics,
-        batch_size=args.batch_size,
-        progress=not args.no_progress,
-    )
-    if scores.empty:
-        print(f"vpbench evaluate: error: {args.spec} on {args.protocol}: no evaluation windows under {args.data_root}",
-              file=sys.stderr)
-        return 2
-    write_scores(scores, args.out)
+    # one writer per score file; taking the lock also proves the folder writable before the rollout runs
+    with output_lock(args.out, "the score file"):
+        scores = evaluate_experiment(
+            spec,
+            args.protocol,
+            args.data_root,
+            checkpoint=args.checkpoint,
+            device=args.device,
+            max_clips=args.max_clips,
+            seeds=args.seeds,
+            metrics=args.metrics,
+            batch_size=args.batch_size,
+            progress=not args.no_progress,
+        )
+        if scores.empty:
+            print(f"vpbench evaluate: error: {args.spec} on {args.protocol}: no evaluation windows under "
+                  f"{args.data_root}", file=sys.stderr)
+            return 2
+        try:
+            write_scores(scores, args.out)
+        except OSError as err:
+            raise write_error(err, args.out) from None
     n_clips = scores["clip_id"].nunique()
     print(f"{spec.id} on {args.protocol}: {n_clips} clips, {len(scores)} score rows -> {args.out}")
     return 0

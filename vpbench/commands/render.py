@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vpbench.argtypes import POSITIVE_INT, SEED
 from vpbench.commands.plan import CONFIG_HELP
 from vpbench.pipeline.config import OVERRIDE_HELP, parse_overrides
 
@@ -39,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prediction.add_argument("--protocol", help="evaluation protocol")
     prediction.add_argument("--data-root", help="prepared dataset tree of the protocol")
     prediction.add_argument("--out", type=Path, help="prediction file to write (.npz)")
-    prediction.add_argument("--clips", type=int, default=3, help="number of clips (default 3)")
-    prediction.add_argument("--seed", type=int, default=0, help="routing seed (default 0)")
+    prediction.add_argument("--clips", type=POSITIVE_INT, default=3, help="number of clips (default 3)")
+    prediction.add_argument("--seed", type=SEED, default=0, help="routing seed (default 0)")
     render.set_defaults(func=run_render)
 
 

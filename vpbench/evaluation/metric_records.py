@@ -14,6 +14,7 @@ Torch-free: the planner and the report renderers read these records without impo
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -53,7 +54,9 @@ class Metric:
     table prints. Scored metrics name their torch function in ``compute`` (``"module:function"``, taking
     ``prediction, target`` [B, 3, H, W] in [0, 1] and returning [B]); counted quantities (GFLOPs, parameters, block
     usage) have none. ``min_size`` is the smallest frame side the metric accepts (None: no limit) and ``size_reason``
-    says why, for :meth:`check_size`.
+    says why, for :meth:`check_size`. ``value_range`` (low, high) is where every raw value of a correct computation
+    lies; score files are checked against it (:meth:`range_message`), so a value from a broken metric or an edited
+    file (an MS-SSIM of 7.3, a negative LPIPS) is refused rather than averaged into a table.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Metric:
     min_size: int | None = None
     size_reason: str = ""
     unit: str = ""  # of the shown value when it is not scaled (PSNR: dB)
+    value_range: tuple[float, float] = (-math.inf, math.inf)
 
     def __post_init__(self) -> None:
         if self.direction not in ("higher", "lower"):
@@ -93,24 +97,40 @@ class Metric:
         module, _, attribute = self.compute.partition(":")
         return getattr(importlib.import_module(module), attribute)
 
+    def in_range(self, value: float) -> bool:
+        """Whether raw ``value`` lies in :attr:`value_range` (with :data:`RANGE_TOLERANCE` for float32 rounding)."""
+        low, high = self.value_range
+        return low - RANGE_TOLERANCE <= value <= high + RANGE_TOLERANCE
+
+    @property
+    def range_text(self) -> str:
+        low, high = self.value_range
+        return f"[{low:g}, {high:g}]"
+
     def check_size(self, height: int, width: int) -> str | None:
         """Why frames of ``height`` x ``width`` cannot be scored by this metric, or None when they can."""
         return size_message(self.name, height, width, self.min_size, self.size_reason)
 
 
 _FUNCTIONS = "vpbench.evaluation.metrics"
+#: float32 metrics may land a rounding error outside their mathematical range (an MS-SSIM of 1.0000001)
+RANGE_TOLERANCE = 1e-5
 
 #: the metrics a score file may hold, in the order evaluation scores them (the default metric set)
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
         Metric("ms_ssim", "MS-SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ms_ssim",
-               min_size=ms_ssim_min_side(), size_reason=ms_ssim_size_reason()),
-        Metric("lpips", "LPIPS", "lower", scale=100.0, compute=f"{_FUNCTIONS}:lpips"),
-        Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr", unit="dB"),
+               min_size=ms_ssim_min_side(), size_reason=ms_ssim_size_reason(),
+               value_range=(0.0, 1.0)),  # pytorch-msssim clips every scale's term at 0 (relu)
+        # a weighted sum of squared feature differences with non-negative weights
+        Metric("lpips", "LPIPS", "lower", scale=100.0, compute=f"{_FUNCTIONS}:lpips", value_range=(0.0, math.inf)),
+        # frames in [0, 1]: MSE <= 1, so PSNR >= 0 dB; identical frames give +inf (copy-last-frame on a still clip)
+        Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr", unit="dB",
+               value_range=(0.0, math.inf)),
         # pytorch-msssim silently skips smoothing along a side shorter than the window: refused instead.
         Metric("ssim", "SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ssim", min_size=MS_SSIM_WIN_SIZE,
-               size_reason=f"SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px"),
+               size_reason=f"SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px", value_range=(-1.0, 1.0)),
     )
 }
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
@@ -144,6 +164,6 @@ def get_quantity(name: str) -> Metric:
 
 
 __all__ = [
-    "COUNTED", "METRICS", "METRIC_NAMES", "MS_SSIM_LEVELS", "MS_SSIM_WIN_SIZE", "Metric", "get_metric", "get_quantity",
+    "COUNTED", "METRICS", "METRIC_NAMES", "MS_SSIM_LEVELS", "RANGE_TOLERANCE", "MS_SSIM_WIN_SIZE", "Metric", "get_metric", "get_quantity",
     "ms_ssim_min_side", "ms_ssim_size_reason", "size_message",
 ]

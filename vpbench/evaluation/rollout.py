@@ -26,10 +26,11 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from models.base import Prediction, VideoPredictor
+from models.contract import INPUT_TOLERANCE, OUTPUT_TOLERANCE, frame_problem
 from models.routing import NonFiniteRouting
 from vpbench.evaluation.metric_records import METRIC_NAMES
 from vpbench.evaluation.metrics import MetricSuite
-from vpbench.evaluation.scores import ROUTING_METRIC, scores_frame
+from vpbench.evaluation.scores import EXPECTED_CLIPS_ATTR, ROUTING_METRIC, check_expected_clips, scores_frame
 from vpbench.utils import seed_everything
 
 
@@ -47,6 +48,14 @@ class NonFinitePrediction(EvaluationError):
     def __init__(self, message: str, step: int | None = None, samples: tuple[int, ...] = ()) -> None:
         super().__init__(message)
         self.step, self.samples = step, samples
+
+
+class MethodContractError(EvaluationError):
+    """A method returned something other than float frames in [0, 1] of its input's shape (:mod:`models.contract`)."""
+
+    def __init__(self, message: str, step: int | None = None) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,10 @@ def rollout(method: VideoPredictor, inputs: Tensor, steps: int) -> list[Predicti
 
     The context is the last ``method.context_length`` input frames; each prediction is clamped to [0, 1] and
     appended as a float (not quantised), and the oldest frame dropped. Returns one :class:`Prediction` per step.
+
+    Every prediction is checked against the frame contract first (:mod:`models.contract`): a float frame of the
+    context's shape, within [0, 1] +- ``OUTPUT_TOLERANCE`` (only that much is clamped away); a violation raises
+    :class:`MethodContractError` naming the step.
     """
     if inputs.dim() != 5 or inputs.shape[2] != 3:
         raise EvaluationError(f"rollout inputs must be [B, T, 3, H, W], got {tuple(inputs.shape)}")
@@ -105,18 +118,31 @@ def rollout(method: VideoPredictor, inputs: Tensor, steps: int) -> list[Predicti
             predicted = method.predict(context)
         except NonFiniteRouting as err:
             raise NonFinitePrediction(f"step t+{step}: the {err}", step) from None
+        _check_output(predicted, context[:, -1].shape, step)
         finite = torch.isfinite(predicted.frame.float()).flatten(1).all(dim=1)
         if not bool(finite.all()):
             bad = tuple(int(i) for i in (~finite).nonzero().flatten().tolist())
             raise NonFinitePrediction(f"step t+{step}: the predicted frame holds NaN/inf", step, bad)
         frame = predicted.frame.float().clamp(0.0, 1.0)
-        if frame.shape != context[:, -1].shape:
-            raise EvaluationError(
-                f"{type(method).__name__} predicted {tuple(frame.shape)}, expected {tuple(context[:, -1].shape)}"
-            )
         predictions.append(Prediction(frame=frame, active_blocks=predicted.active_blocks))
         context = torch.cat([context[:, 1:], frame.unsqueeze(1)], dim=1)
     return predictions
+
+
+def _check_output(predicted: object, shape: torch.Size, step: int) -> None:
+    """The frame contract on one prediction (the caller names the method); NaN/inf are left to the finite check."""
+    frame = getattr(predicted, "frame", None)
+    if not isinstance(predicted, Prediction) or not isinstance(frame, Tensor):
+        raise MethodContractError(f"step t+{step}: predict() returned {type(predicted).__name__}, not a Prediction "
+                                  "holding a frame tensor", step)
+    if frame.shape != shape:
+        raise MethodContractError(f"step t+{step}: predicted frames of shape {tuple(frame.shape)}, expected "
+                                  f"{tuple(shape)} (the context's last frame)", step)
+    problem = frame_problem(frame, OUTPUT_TOLERANCE)
+    if problem:
+        raise MethodContractError(
+            f"step t+{step}: the predicted frame {problem}; a method returns float frames in [0, 1] (up to "
+            f"{OUTPUT_TOLERANCE} outside is clamped)", step)
 
 
 def frames_to_float(frames: Tensor, clip_id: str, device: str | torch.device = "cpu") -> Tensor:
@@ -130,7 +156,11 @@ def frames_to_float(frames: Tensor, clip_id: str, device: str | torch.device = "
     if frames.dtype == torch.uint8:
         return frames.float().div_(255.0)
     if frames.is_floating_point():
-        return frames.float()
+        frames = frames.float()
+        problem = frame_problem(frames, INPUT_TOLERANCE)
+        if problem:
+            raise EvaluationError(f"clip {clip_id!r}: float frames {problem}; float frames must be in [0, 1]")
+        return frames
     raise EvaluationError(f"clip {clip_id!r}: frames must be uint8 or float, got {frames.dtype}")
 
 
@@ -198,6 +228,7 @@ def evaluate_windows(
     input_index = list(selection.input_indices)
     target_index = list(selection.target_indices)
 
+    asked: list[str] | None = list(getattr(windows, "clip_ids", None) or []) or None
     with torch.inference_mode():
         for seed in seeds:
             seed_everything(seed)
@@ -215,6 +246,11 @@ def evaluate_windows(
                         f"{labels.experiment} on {labels.protocol} (routing seed {seed}), clip {clips_text}, {err}; "
                         "refusing to score it (no score file written)", err.step, err.samples
                     ) from None
+                except MethodContractError as err:
+                    raise MethodContractError(
+                        f"method {labels.method!r} ({labels.experiment} on {labels.protocol}, clip "
+                        f"{', '.join(repr(c) for c in clip_ids)}), {err}; nothing scored", err.step
+                    ) from None
                 for step, predicted in enumerate(predictions, start=1):
                     if selection.routing_only:
                         values = None
@@ -222,8 +258,14 @@ def evaluate_windows(
                         values = suite.score(predicted.frame, clips[:, target_index[step - 1]])  # type: ignore[union-attr]
                     rows.extend(_step_rows(base, int(seed), clip_ids, step, predicted.active_blocks, values))
                 bar.update(len(clip_ids))
+                if seed == seeds[0] and not hasattr(windows, "clip_ids"):
+                    asked = (asked or []) + clip_ids
             bar.close()
-    return scores_frame(rows)
+    frame = scores_frame(rows)
+    if asked:
+        check_expected_clips(frame, asked, f"{labels.experiment} on {labels.protocol}")
+        frame.attrs[EXPECTED_CLIPS_ATTR] = asked
+    return frame
 
 
 def _step_rows(
@@ -346,7 +388,10 @@ def evaluate_experiment(
     ``max_clips`` and ``seeds`` override ``spec.eval``; ``metrics`` defaults to the protocol's own list when it
     has one, else every metric of ``metric_records.METRICS``. The LPIPS channel order is ``spec.eval.channel_order_lpips``.
     """
-    protocol, windows = _protocol_windows(protocol_name, data_root, max_clips if max_clips is not None else spec.eval.max_clips)
+    max_clips = max_clips if max_clips is not None else spec.eval.max_clips
+    if max_clips is not None and (isinstance(max_clips, bool) or not isinstance(max_clips, int) or max_clips < 1):
+        raise EvaluationError(f"max_clips must be an integer >= 1 (or None: every window), got {max_clips!r}")
+    protocol, windows = _protocol_windows(protocol_name, data_root, max_clips)
     selection = FrameSelection(tuple(protocol.input_indices), tuple(protocol.target_indices))
     method = load_method_for_spec(spec, checkpoint, device).optimize_for_inference(torch.device(device))
     # The windows are RGB; a protocol may ask for the method to be fed BGR (the official scripts' cv2 order).

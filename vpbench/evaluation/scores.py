@@ -14,10 +14,17 @@ Columns (see :data:`SCORE_COLUMNS`):
 * ``metric``, ``value``: a name of :data:`vpbench.evaluation.metric_records.METRIC_NAMES` and its raw per-step
   value (float64, not cumulative). Routing-only passes (no target frame) write metric ``routing`` with value NaN.
 * ``active_blocks``: the routing decision of that step, one ``'0'``/``'1'`` per block (``""`` without routing).
+
+Besides the rows, a file records the clip ids its evaluation was asked for (the prepared tree's windows, cut to
+``max_clips``) in the parquet schema metadata (key :data:`EXPECTED_CLIPS_KEY`, a JSON list). A reader that checks a
+file is whole (``expect``) compares the rows with that list: a file that lost a clip in every seed is refused, where
+comparing it with itself would not notice. A file without the list (written by hand, or by ``DataFrame.to_parquet``)
+is refused there too. Every value is checked against its metric record's ``value_range``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vpbench.evaluation.metric_records import METRIC_NAMES
+from vpbench.evaluation.metric_records import METRIC_NAMES, METRICS, RANGE_TOLERANCE
 from vpbench.utils import atomic_path
 
 #: column -> pandas dtype, in file order
@@ -44,6 +51,10 @@ SCORE_COLUMNS: dict[str, str] = {
 SOURCES: tuple[str, ...] = ("retrained", "official-weights", "untrained")
 ROUTING_METRIC = "routing"
 SCORE_METRICS: tuple[str, ...] = (*METRIC_NAMES, ROUTING_METRIC)
+#: parquet schema metadata key of the clip ids an evaluation was asked for
+EXPECTED_CLIPS_KEY = b"vpbench.expected_clips"
+#: ``DataFrame.attrs`` key that carries the same list from the rollout to :func:`write_scores`
+EXPECTED_CLIPS_ATTR = "expected_clips"
 _STRING_COLUMNS = ("experiment", "method", "protocol", "source", "clip_id", "metric", "active_blocks")
 
 
@@ -122,15 +133,72 @@ def _check_values(frame: pd.DataFrame, where: str) -> None:
     if frame.loc[~routing, "value"].isna().any():
         row = frame.loc[~routing & frame["value"].isna()].iloc[0]
         raise ScoreFileError(f"{where}: NaN {row['metric']} for clip {row['clip_id']!r} step {row['step']}")
+    for name, metric in METRICS.items():
+        values = frame.loc[frame["metric"] == name, "value"]
+        if values.empty:
+            continue
+        low, high = metric.value_range
+        outside = (values < low - RANGE_TOLERANCE) | (values > high + RANGE_TOLERANCE)
+        if outside.any():
+            row = frame.loc[outside[outside].index[0]]
+            raise ScoreFileError(
+                f"{where}: {name} {float(row['value'])!r} for clip {row['clip_id']!r} step {row['step']} seed {row['seed']} "
+                f"is outside the metric's range {metric.range_text}; the file is damaged or its metric is broken"
+            )
 
 
-def write_scores(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Validate and write ``frame`` to ``path`` (parquet) atomically: a temp name first, then a rename."""
+def write_scores(frame: pd.DataFrame, path: str | Path, expected_clips: Sequence[str] | None = None) -> Path:
+    """Validate and write ``frame`` to ``path`` (parquet) atomically: a temp name first, then a rename.
+
+    ``expected_clips``: the clip ids the evaluation was asked for (default: ``frame.attrs["expected_clips"]``, set
+    by the rollout, else the clips the rows score). Every one must be scored; they are recorded in the file.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = Path(path)
+    if expected_clips is None:
+        expected_clips = frame.attrs.get(EXPECTED_CLIPS_ATTR)
     frame = validate_scores(frame, where=str(path))
+    asked = [str(c) for c in (expected_clips if expected_clips is not None else sorted(set(frame["clip_id"])))]
+    check_expected_clips(frame, asked, str(path))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), EXPECTED_CLIPS_KEY: json.dumps(asked).encode()})
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
+        pq.write_table(table, tmp)
     return path
+
+
+def check_expected_clips(frame: pd.DataFrame, asked: Sequence[str], where: str) -> None:
+    """Raise :class:`ScoreFileError` unless the rows score exactly the clips ``asked`` for (routing passes too)."""
+    found, wanted = set(frame["clip_id"]), set(asked)
+    if len(wanted) != len(asked):
+        raise ScoreFileError(f"{where}: the list of expected clips names a clip twice")
+    missing, extra = sorted(wanted - found), sorted(found - wanted)
+    if missing:
+        raise ScoreFileError(
+            f"{where}: clip {missing[0]!r} ({len(missing)} of the {len(asked)} clips its evaluation was asked for) "
+            "has no score rows; re-run its evaluation"
+        )
+    if extra:
+        raise ScoreFileError(f"{where}: clip {extra[0]!r} is scored but its evaluation was not asked for it")
+
+
+def expected_clips_of(path: str | Path) -> list[str] | None:
+    """The clip ids recorded in score file ``path`` (None when it records none)."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(path).metadata or {}
+    raw = metadata.get(EXPECTED_CLIPS_KEY)
+    if raw is None:
+        return None
+    try:
+        clips = json.loads(raw)
+    except ValueError:
+        clips = None
+    if not isinstance(clips, list) or not all(isinstance(c, str) for c in clips):
+        raise ScoreFileError(f"{path}: its list of expected clips ({EXPECTED_CLIPS_KEY.decode()}) is damaged")
+    return clips
 
 
 def check_complete(
@@ -200,6 +268,16 @@ def read_scores(path: str | Path, expect: Mapping[str, Any] | None = None) -> pd
     frame = validate_scores(frame, where=str(path))
     if expect is not None:
         check_complete(frame, str(path), **expect)
+    asked = expected_clips_of(path)
+    if asked is not None:
+        check_expected_clips(frame, asked, str(path))
+        if expect is not None and expect.get("max_clips") is not None and len(asked) > expect["max_clips"]:
+            raise ScoreFileError(f"{path}: asked for {len(asked)} clips, more than the spec's eval.max_clips {expect['max_clips']}")
+    elif expect is not None:
+        raise ScoreFileError(
+            f"{path}: does not record which clips its evaluation was asked for (written by hand or by an older "
+            "version), so a clip missing from every seed could not be noticed; re-run its evaluation"
+        )
     return frame
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from vpbench.argtypes import POSITIVE_FLOAT, POSITIVE_INT
 from vpbench.gpu_check.runner import CheckFailed, PartOutcome, Report, run_part
 
 # ---- Sizes of a GPU run: all parts together finish in < 8 minutes on one H200 (measured per part in the report).
@@ -246,12 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report file (default results/benchmarks/gpu-<device>.json)")
     parser.add_argument("--work", type=Path, default=Path("results/gpu-check"), help="scratch folder (rewritten)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a plumbing run that takes seconds")
-    parser.add_argument("--train-steps", type=int, help=f"steps per method and AMP dtype (default {TRAIN_STEPS})")
-    parser.add_argument("--train-time-cap", type=float, help=f"seconds per training run (default {TRAIN_TIME_CAP_S:g})")
-    parser.add_argument("--ddp-steps", type=int, help=f"DDP steps, interrupted at half (default {DDP_STEPS})")
-    parser.add_argument("--latency-repeats", type=int, help=f"timed rounds (default {LATENCY_REPEATS})")
+    parser.add_argument("--train-steps", type=POSITIVE_INT, help=f"steps per method and AMP dtype (default {TRAIN_STEPS})")
+    parser.add_argument("--train-time-cap", type=POSITIVE_FLOAT, help=f"seconds per training run (default {TRAIN_TIME_CAP_S:g})")
+    parser.add_argument("--ddp-steps", type=POSITIVE_INT, help=f"DDP steps, interrupted at half (default {DDP_STEPS})")
+    parser.add_argument("--latency-repeats", type=POSITIVE_INT, help=f"timed rounds (default {LATENCY_REPEATS})")
     parser.add_argument("--no-compile", action="store_true", help="leave out the torch.compile latency part")
-    parser.add_argument("--budget", type=float, help=f"seconds after which no part starts (default {BUDGET_S:g})")
+    parser.add_argument("--budget", type=POSITIVE_FLOAT, help=f"seconds after which no part starts (default {BUDGET_S:g})")
     parser.add_argument("--only", help="comma-separated part names (data and plan_estimate always run)")
     return parser
 

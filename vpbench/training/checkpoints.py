@@ -13,6 +13,7 @@ sees half a checkpoint.
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import torch
 from models.base import VideoPredictor
 from models.checkpoint import CheckpointError  # one class for both checkpoint formats; raised here too
 from models.registry import create_method
+from vpbench.outputs import write_error
 from vpbench.utils import atomic_path
 
 CHECKPOINT_FORMAT = "vpbench-checkpoint-v1"
@@ -31,9 +33,20 @@ FINAL_NAME = "final.pt"
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | Path) -> None:
-    """Write ``payload`` atomically (a temporary sibling, renamed once complete)."""
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    """Write ``payload`` atomically (a temporary sibling, renamed once complete).
+
+    Serialised in memory first, then written by Python: a full disk is then an ``OSError`` (ENOSPC) reported as "no
+    space left" with the path (:class:`vpbench.outputs.OutputError`), not torch's ``inline_container.cc`` message;
+    the file at ``path`` is untouched until the new one is complete.
+    """
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                handle.write(buffer.getbuffer())
+    except OSError as err:
+        raise write_error(err, path) from None
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

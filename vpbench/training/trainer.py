@@ -18,13 +18,11 @@ index), as ``TrainClips``; one that draws from the process RNG resumes bitwise o
 
 from __future__ import annotations
 
-import csv
 import importlib
 import math
 import os
 import random
 import re
-import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -39,7 +37,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
-from models.base import VideoPredictor
+from models.base import LossOutput, VideoPredictor
+from models.contract import INPUT_TOLERANCE, FrameContractError, frame_problem
 from models.registry import create_method
 from models.routing import NonFiniteRouting
 from vpbench.training.checkpoints import (
@@ -55,20 +54,20 @@ from vpbench.training.checkpoints import (
 from vpbench.training.distributed import DistributedContext, any_rank, barrier, gather_objects, init_distributed, shutdown
 from vpbench.training.losses import VGGPerceptualLoss, VGGWeights
 from vpbench.training.recipes import Recipe, default_clip_length, lr_schedule, resolve_recipe
+from vpbench.training.run_folder import (  # noqa: F401 - spec_hash: public through here too
+    TrainingLog,
+    check_resumable,
+    claim_run_folder,
+    keep_finished,
+    spec_hash,
+)
+from vpbench.outputs import OutputError, write_error
 from vpbench.pipeline.spec import ExperimentSpec, SpecError, TrainSpec
-from vpbench.utils import atomic_path, seed_everything, sha256_json
+from vpbench.utils import seed_everything
 
-LOG_CSV_NAME = "train_log.csv"
-TENSORBOARD_DIR = "tensorboard"
 #: test hook: the process exits abruptly (as if killed) right after finishing this step
 STOP_AFTER_STEP_ENV = "VPBENCH_TEST_STOP_AFTER_STEP"
 STOP_EXIT_CODE = 86
-# spec keys that may change between an interrupted run and its resumption without changing the result
-_RESUME_FREE_KEYS = {"num_workers", "log_every", "checkpoint_every", "data_root"}
-#: where ``--resume`` moves a run whose spec changed: ``<out>/superseded/<old spec hash>/``
-SUPERSEDED_DIR = "superseded"
-#: what a training run writes into its output folder (and what is moved aside with it)
-RUN_FILES = (LAST_NAME, FINAL_NAME, LOG_CSV_NAME, TENSORBOARD_DIR, "spec.json")
 
 
 class TrainingDiverged(RuntimeError):
@@ -196,7 +195,13 @@ def clips_to_float(clips: Any, device: torch.device) -> Tensor:
     clips = clips.to(device, non_blocking=True)
     if clips.dtype == torch.uint8:
         return clips.float().div_(255.0)
-    return clips.float()
+    if not clips.is_floating_point():
+        raise FrameContractError(f"the training dataset yields {clips.dtype} clips; yield uint8 0..255 or float in [0, 1]")
+    clips = clips.float()
+    problem = frame_problem(clips, INPUT_TOLERANCE)
+    if problem:
+        raise FrameContractError(f"the training dataset: float clips {problem}; float clips must be in [0, 1]")
+    return clips
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -210,70 +215,14 @@ class MethodLoss(nn.Module):
 
     def forward(self, context: Tensor, target: Tensor) -> tuple[Tensor, Tensor, dict[str, float]]:
         output = self.method.loss(context, target)
+        name = type(self.method).__name__
+        if not isinstance(output, LossOutput) or not isinstance(output.total, Tensor) or output.total.numel() != 1:
+            raise FrameContractError(f"{name}.loss must return a LossOutput whose total is a scalar tensor, got "
+                                     f"{type(output).__name__}")
+        if not isinstance(output.final_prediction, Tensor) or output.final_prediction.shape != target.shape:
+            shape = tuple(getattr(output.final_prediction, "shape", ()))
+            raise FrameContractError(f"{name}.loss: final_prediction has shape {shape}, the target {tuple(target.shape)}")
         return output.total, output.final_prediction, dict(output.terms)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Logs
-
-
-class TrainingLog:
-    """CSV (step, epoch, lr, seconds, step_seconds, loss terms) and TensorBoard scalars; main process only."""
-
-    def __init__(self, out_dir: Path, resume_step: int | None, enabled: bool, tensorboard: bool = True) -> None:
-        self.enabled = enabled
-        self.csv_path = out_dir / LOG_CSV_NAME
-        self.columns: list[str] | None = None
-        self.writer = None
-        if not enabled:
-            return
-        if resume_step is not None and self.csv_path.exists():
-            self._truncate_after(resume_step)
-        elif self.csv_path.exists():
-            self.csv_path.unlink()
-        if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            purge = None if resume_step is None else resume_step + 1
-            self.writer = SummaryWriter(log_dir=str(out_dir / TENSORBOARD_DIR), purge_step=purge)
-
-    def _truncate_after(self, step: int) -> None:
-        # rows logged after the checkpoint belong to the interrupted attempt; the resumed run logs them again
-        with self.csv_path.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-            handle.seek(0)
-            header = next(csv.reader(handle), None)
-        if not header:
-            self.csv_path.unlink()
-            return
-        self.columns = header
-        with atomic_path(self.csv_path) as tmp, tmp.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(row for row in rows if int(row["step"]) <= step)
-
-    def write(self, record: dict[str, float]) -> None:
-        if not self.enabled:
-            return
-        if self.columns is None:
-            fixed = ["step", "epoch", "lr", "seconds", "step_seconds"]
-            self.columns = fixed + sorted(k for k in record if k not in fixed)
-            with self.csv_path.open("w", newline="") as handle:
-                csv.writer(handle).writerow(self.columns)
-        with self.csv_path.open("a", newline="") as handle:
-            csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore").writerow(record)
-        if self.writer is not None:
-            step = int(record["step"])
-            self.writer.add_scalar("lr", record["lr"], step)
-            self.writer.add_scalar("step_seconds", record["step_seconds"], step)
-            for key, value in record.items():
-                if key not in ("step", "epoch", "lr", "seconds", "step_seconds"):
-                    self.writer.add_scalar(f"train/{key}", value, step)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.flush()
-            self.writer.close()
 
 
 class RunningMeans:
@@ -294,59 +243,6 @@ class RunningMeans:
 
 # --------------------------------------------------------------------------------------------------------------
 # The loop
-
-
-def spec_changes(saved: dict[str, Any], spec: ExperimentSpec) -> list[str]:
-    """The keys that differ between a checkpoint's spec and ``spec`` and change what training produces."""
-    current = spec.to_dict()
-    differences = [key for key in ("method", "method_options", "seed") if saved.get(key) != current.get(key)]
-    saved_train, current_train = saved.get("train") or {}, current.get("train") or {}
-    differences += [
-        f"train.{key}"
-        for key in sorted(set(saved_train) | set(current_train))
-        if key not in _RESUME_FREE_KEYS and saved_train.get(key) != current_train.get(key)
-    ]
-    return differences
-
-
-def spec_hash(spec: dict[str, Any]) -> str:
-    """A short, stable name for a spec (the first 12 hex digits of the sha256 of its canonical JSON)."""
-    return sha256_json(spec)[:12]
-
-
-def _check_resumable(checkpoint: dict[str, Any], spec: ExperimentSpec, path: Path) -> None:
-    differences = spec_changes(checkpoint["spec"], spec)
-    if differences:
-        raise CheckpointError(
-            f"{path}: cannot resume, the spec changed since this checkpoint ({', '.join(differences)}); "
-            "use a new output folder"
-        )
-
-
-def supersede_changed_run(out_dir: Path, spec: ExperimentSpec) -> tuple[Path, list[str]] | None:
-    """Move a run of an older spec out of ``out_dir`` (kept under ``superseded/<old spec hash>/``).
-
-    Returns where it went and what changed, or None when ``out_dir`` holds no run or a run of this spec. The newest
-    checkpoint (``final.pt``, else ``last.pt``) tells which spec the run was trained with.
-    """
-    newest = next((out_dir / name for name in (FINAL_NAME, LAST_NAME) if (out_dir / name).is_file()), None)
-    if newest is None:
-        return None
-    saved = load_training_checkpoint(newest, map_location="cpu")["spec"]
-    changes = spec_changes(saved, spec)
-    if not changes:
-        return None
-    target = out_dir / SUPERSEDED_DIR / spec_hash(saved)
-    suffix = 1
-    while target.exists():  # the same old spec superseded before: keep both
-        suffix += 1
-        target = out_dir / SUPERSEDED_DIR / f"{spec_hash(saved)}-{suffix}"
-    target.mkdir(parents=True)
-    # final.pt last: until it moves, the folder still reads as the old finished run, never as a new one
-    for name in sorted(RUN_FILES, key=lambda n: n == FINAL_NAME):
-        if (out_dir / name).exists():
-            os.replace(out_dir / name, target / name)
-    return target, changes
 
 
 def _nonfinite_tensor(named: list[tuple[str, Tensor]]) -> str | None:
@@ -393,21 +289,16 @@ def train(
     """
     own_context = context is None
     context = context or init_distributed(device)
+    out_dir = Path(out_dir)
     try:
-        if resume:
-            if context.is_main:
-                moved = supersede_changed_run(Path(out_dir), spec)
-                if moved is not None:
-                    print(f"vpbench train: the spec of {spec.id} changed since the run in {out_dir} "
-                          f"({', '.join(moved[1])}); moved that run to {moved[0]} and training from scratch",
-                          file=sys.stderr, flush=True)
+        with claim_run_folder(out_dir, spec, resume, context.is_main):
             barrier(context)
-        trainer = Trainer(spec, Path(out_dir), context, dataset, perceptual_weights)
-        if resume and trainer.last_path.exists():
-            trainer.resume()
-        elif trainer.last_path.exists():
-            raise CheckpointError(f"{trainer.last_path} exists: pass --resume to continue it, or use a new output folder")
-        return trainer.run(progress=progress, tensorboard=tensorboard)
+            trainer = Trainer(spec, out_dir, context, dataset, perceptual_weights)
+            if resume and trainer.last_path.exists():
+                trainer.resume()
+            elif trainer.last_path.exists():
+                raise CheckpointError(f"{trainer.last_path} exists: pass --resume to continue it, or use a new output folder")
+            return trainer.run(progress=progress, tensorboard=tensorboard)
     finally:
         if own_context:
             shutdown(context)
@@ -467,7 +358,7 @@ class Trainer:
     def resume(self) -> None:
         # loaded on CPU: load_state_dict moves weights and optimiser state to the parameters' device
         checkpoint = load_training_checkpoint(self.last_path, map_location="cpu")
-        _check_resumable(checkpoint, self.spec, self.last_path)
+        check_resumable(checkpoint, self.spec, self.last_path)
         self.method.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.scheduler.load_state_dict(checkpoint["scheduler"])
@@ -520,7 +411,12 @@ class Trainer:
             "elapsed_seconds": elapsed,
             "finished": finished,
         }
-        save_checkpoint(payload, path)
+        try:
+            save_checkpoint(payload, path)
+        except OutputError as err:  # no space left, read-only: the previous checkpoint is untouched (atomic write)
+            kept = f"{self.last_path} is kept as the last good checkpoint" if self.last_path.exists() else (
+                "no checkpoint had been written yet")
+            raise OutputError(f"step {self.position.step}: {err}; training stopped, {kept}") from None
 
     # ---------------------------------------------------------------------------------------------- steps
     def loader(self) -> DataLoader:
@@ -627,7 +523,10 @@ class Trainer:
         ctx, position = self.ctx, self.position
         if ctx.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self.spec.save(self.out_dir / "spec.json")
+            try:
+                self.spec.save(self.out_dir / "spec.json")
+            except OSError as err:
+                raise write_error(err, self.out_dir / "spec.json", "nothing was trained") from None
         log = TrainingLog(self.out_dir, self.resumed_from, enabled=ctx.is_main, tensorboard=tensorboard)
         stop_after = int(os.environ.get(STOP_AFTER_STEP_ENV, "0") or 0)
         start_time = window_time = time.perf_counter()
@@ -660,6 +559,8 @@ class Trainer:
                         break
             seconds = self.elapsed_before + time.perf_counter() - start_time
             self.save(self.final_path, True, seconds)
+            if ctx.is_main:
+                keep_finished(self.out_dir)
         finally:
             bar.close()
             log.close()
