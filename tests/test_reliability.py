@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -253,16 +254,20 @@ def test_a_huge_frame_is_refused_from_its_header(tmp_path):
 
 
 def test_a_stray_frame_size_is_refused_before_decoding(tmp_path):
-    from data_prep.layout import SequenceSource
-    from data_prep.preprocess import stored_frames
     import cv2
+
+    from data_prep.codecs import FrameCodec
+    from data_prep.layout import SequenceSource
+    from data_prep.preprocess import FrameTask, run_task
 
     ok, small = cv2.imencode(".png", np.zeros((24, 40, 3), np.uint8))
     (tmp_path / "0.png").write_bytes(small.tobytes())
     (tmp_path / "1.png").write_bytes(_png_header_only(4000, 3000))  # decodable header, stray size
     sequence = SequenceSource("s", frames=(tmp_path / "0.png", tmp_path / "1.png"))
-    with pytest.raises(LayoutError, match=r"1.png: frame is 3000x4000 \(HxW\), the other frames of its sequence are 24x40"):
-        list(stored_frames(sequence, None, "png"))
+    result = run_task(FrameTask(sequence, 0, None, None, FrameCodec("raw", {}), None))
+    assert [done.origin for done in result.frames] == [str(tmp_path / "0.png")]  # the stray frame was never decoded
+    assert isinstance(result.error, LayoutError)
+    assert re.search(r"1.png: frame is 3000x4000 \(HxW\), the other frames of its sequence are 24x40", str(result.error))
 
 
 def _enospc_on(name: str):
