@@ -12,7 +12,8 @@ import sys
 from snakemake.utils import min_version, validate
 
 # Torch-free (a test says so): every Snakemake process imports this, SLURM jobs included.
-from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config
+from vpbench.pipeline.checks import resolve_method_trained
+from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config, yaml_typed
 from vpbench.pipeline.plan import Plan
 
 min_version("8.0")
@@ -24,6 +25,10 @@ if not workflow.overwrite_configfiles:
     # `--config key=value` overrides still apply, on top of the default file; the vpbench commands below read
     # the config files themselves, so put lasting changes in a file passed with --configfile.
     config.update(deep_merge(load_config(CONFIG_FILES), config))
+# `--config key=value` values typed as YAML types them (Snakemake leaves `false`, `null` and nested numbers as strings).
+config.update(deep_merge(config, yaml_typed(workflow.config_settings.overwrite_config)))
+# A compared method with nothing to train gets no training job unless the command line says otherwise.
+resolve_method_trained(config)
 validate(config, "config/schema/config.schema.json")
 # The main process builds every planned method once, in a child process (torch stays out of Snakemake's).
 PLAN = Plan(config, method_checks="child" if workflow.is_main_process else "skip")
