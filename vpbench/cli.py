@@ -83,6 +83,7 @@ COMMAND_MODULES = (
     "vpbench.commands.render",
     "vpbench.commands.plan",
     "vpbench.commands.official",
+    "vpbench.commands.compare",
     "data_prep.cli",
 )
 
