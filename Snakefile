@@ -34,7 +34,13 @@ validate(config, "config/schema/config.schema.json")
 PLAN = Plan(config, method_checks="child" if workflow.is_main_process else "skip")
 
 if workflow.is_main_process:
-    print(PLAN.estimate().summary(), file=sys.stderr)
+    # The estimate of the jobs the targets on the command line need, beside the full run's.
+    TARGETS = sorted(workflow.dag_settings.targets)
+    if TARGETS and TARGETS != ["all"]:
+        print(PLAN.estimate_targets(TARGETS).summary(), file=sys.stderr)
+        print("Full run: " + PLAN.estimate_targets([]).headline(), file=sys.stderr)
+    else:
+        print(PLAN.estimate_targets([]).summary(), file=sys.stderr)
 
 
 include: "workflow/rules/common.smk"

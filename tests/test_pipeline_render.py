@@ -80,9 +80,14 @@ def cumulative(metric: str, k: int) -> float:
     return float(np.mean([a + b * step for step in range(1, k + 1)]))
 
 
+def as_on_the_paper_data(table: dict) -> dict:
+    """A smoke table plan as if its protocols were the paper's (data and resolution): every Δ is computed."""
+    return {**table, "comparability": {}}
+
+
 def test_reproduced_cells_are_cumulative_means_beside_the_paper(world) -> None:
     plan, _ = world
-    cells = build_table(plan.table_plan("table1"), ROOT).cells
+    cells = build_table(as_on_the_paper_data(plan.table_plan("table1")), ROOT).cells
     dmvfn = cells[(cells["experiment"] == "dmvfn-city") & (cells["metric"] == "ms_ssim")].set_index("horizon")
     for k in (1, 3, 5):
         assert dmvfn.at[k, "reproduced"] == pytest.approx(100 * cumulative("ms_ssim", k))
@@ -185,11 +190,39 @@ def test_cells_of_a_variant_trained_with_several_seeds_pool_every_seed(world, tm
 
 def test_delta_lines_mark_consistency_with_the_paper(world, tmp_path: Path) -> None:
     plan, _ = world
-    result = build_table(plan.table_plan("table1"), ROOT)
+    result = build_table(as_on_the_paper_data(plan.table_plan("table1")), ROOT)
     marks = set(result.cells["consistency"].dropna())
     assert marks <= {"consistent", "above", "below"} and marks
-    markdown = render_table(plan.table_plan("table1"), tmp_path, ROOT)[0].read_text()
+    markdown = render_table(as_on_the_paper_data(plan.table_plan("table1")), tmp_path, ROOT)[0].read_text()
     assert "95% interval" in markdown and ("↑" in markdown or "↓" in markdown or "≈" in markdown)
+
+
+def test_smoke_tables_say_smoke_and_compare_nothing_but_parameters_with_the_paper(world, tmp_path: Path) -> None:
+    plan, _ = world
+    table = plan.table_plan("table1")
+    assert table["title"].startswith("[SMOKE RUN]") and table["caption"].startswith("Smoke run")
+    cells = build_table(table, ROOT).cells
+    with_paper = cells[cells["paper"].notna() & cells["reproduced"].notna()]
+    # smoke clips at 176x352 beside the paper's 1024x2048 clips: no Δ, no ≈/↑/↓, but "not comparable"
+    scored = with_paper[with_paper["metric"] != "params"]
+    assert len(scored) and (scored["consistency"] == "not comparable").all() and scored["delta"].isna().all()
+    markdown = render_table(table, tmp_path, ROOT)[0].read_text()
+    assert markdown.startswith("# [SMOKE RUN]") and "not comparable" in markdown
+    rows = "\n".join(line for line in markdown.splitlines() if line.startswith("|"))
+    assert "↑" not in rows and "↓" not in rows and " ≈" not in rows
+
+
+def test_intervals_are_clipped_to_the_metric_range() -> None:
+    from vpbench.reporting.intervals import Estimate
+    from vpbench.reporting.tables import _fmt_repro, _set_estimate
+
+    record = {"metric": "ms_ssim"}
+    # two clips at 0.75 and 1.0: a t interval reaching past MS-SSIM's maximum of 1 (the "97.27 ± 22.56" of a smoke run)
+    estimate = Estimate(mean=0.9727, lo=0.7471, hi=1.1983, n_clips=2, n_routing_seeds=2, n_train_seeds=1,
+                        clip_half_width=(0.2256, 0.2256), seed_half_width=0.0)
+    _set_estimate(record, estimate, 100.0)
+    assert record["hi"] == 100.0 and record["lo"] == pytest.approx(74.71)
+    assert _fmt_repro(record) == "97.27 [74.71, 100.00]"
 
 
 # ------------------------------------------------------------------------------------ kinds, readers, torch-free

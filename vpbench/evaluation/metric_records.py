@@ -65,6 +65,8 @@ class Metric:
     min_size: int | None = None
     size_reason: str = ""
     unit: str = ""  # of the shown value when it is not scaled (PSNR: dB)
+    #: the raw values the quantity can take (None: unbounded on that side); tables clip confidence intervals to it
+    interval_bounds: tuple[float | None, float | None] = (None, None)
 
     def __post_init__(self) -> None:
         if self.direction not in ("higher", "lower"):
@@ -105,12 +107,12 @@ METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
         Metric("ms_ssim", "MS-SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ms_ssim",
-               min_size=ms_ssim_min_side(), size_reason=ms_ssim_size_reason()),
-        Metric("lpips", "LPIPS", "lower", scale=100.0, compute=f"{_FUNCTIONS}:lpips"),
-        Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr", unit="dB"),
+               min_size=ms_ssim_min_side(), size_reason=ms_ssim_size_reason(), interval_bounds=(0.0, 1.0)),
+        Metric("lpips", "LPIPS", "lower", scale=100.0, compute=f"{_FUNCTIONS}:lpips", interval_bounds=(0.0, None)),
+        Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr", unit="dB", interval_bounds=(0.0, None)),
         # pytorch-msssim silently skips smoothing along a side shorter than the window: refused instead.
         Metric("ssim", "SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ssim", min_size=MS_SSIM_WIN_SIZE,
-               size_reason=f"SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px"),
+               size_reason=f"SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px", interval_bounds=(-1.0, 1.0)),
     )
 }
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
@@ -121,7 +123,7 @@ COUNTED: dict[str, Metric] = {
     for metric in (
         Metric("gflops", "GFLOPs", "lower"),
         Metric("params", "Params (M)", "lower", scale=1e-6),
-        Metric("usage", "usage", "higher", scale=100.0),
+        Metric("usage", "usage", "higher", scale=100.0, interval_bounds=(0.0, 1.0)),
     )
 }
 
