@@ -72,3 +72,5 @@ rule all:
         PLAN.report_targets(),
         # The raw files behind them too, so that a removed score file is rebuilt (and what reads it re-rendered).
         PLAN.artefact_inputs(),
+        # The results page of every table and figure (vpbench.reporting.page).
+        f"{config['paths']['reports']}/index.html",

@@ -85,6 +85,12 @@ class Workflow:
                               *args, **kwargs)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: renders a page in headless Chromium (skipped without the `chromium` binary; "
+        "`make test-report` installs it)")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that runs Snakemake (it asks for a ``workflow``) is an integration test: ``make test-fast`` skips it."""
     for item in items:

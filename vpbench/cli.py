@@ -49,6 +49,7 @@ FAILURES = frozenset({
     "vpbench.evaluation.predictions.PredictionError",
     "vpbench.reporting.intervals.IntervalError",
     "vpbench.reporting.comparison.ComparisonError",
+    "vpbench.reporting.page.PageError",
 })
 
 
