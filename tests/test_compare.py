@@ -166,6 +166,16 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path, monkeypat
     assert "| example_residual | reproduced (retrained), not in paper |" in markdown
     assert "official weights" in markdown and "smoke stand-in" in markdown
     assert "Paper values" not in markdown
+    # readable: the protocol named once (a section heading), short column headers, the run named in the title
+    assert markdown.startswith("# [SMOKE RUN]") and "## KITTI-Test (smoke)" in markdown
+    header = next(line for line in markdown.splitlines() if line.startswith("| Row"))
+    assert "KITTI" not in header and "cum." not in header and "| MS-SSIM t+3 |" in header
+    # the per-frame figure: one legend for the figure, none inside a panel
+    from vpbench.reporting.figures import figure_compare_steps
+
+    figure = figure_compare_steps(table, "kitti", Path("."))
+    assert len(figure.legends) == 1 and all(ax.get_legend() is None for ax in figure.axes)
+    assert figure._suptitle.get_text().startswith("[SMOKE RUN]")
 
 
 @requires_snakemake

@@ -83,19 +83,37 @@ def _split_row(line: str) -> list[str]:
     return [cell.strip().replace("\\|", "|") for cell in cells]
 
 
-def read_markdown_table(path: Path) -> MarkdownTable:
-    """The parts of a table written by :func:`vpbench.reporting.tables.to_markdown`."""
+def read_markdown_tables(path: Path) -> list[MarkdownTable]:
+    """The tables of a file written by :func:`vpbench.reporting.tables.to_markdown`: one, or one per ``## ``
+    section (a compare table has one per protocol; the caption and notes go with the first and last)."""
     if not path.is_file():
         raise PageError(f"{path}: table not found (render it first: `vpbench render` or its Snakemake rule)")
     lines = path.read_text().splitlines()
-    title = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("#") else path.stem
-    rows = [line for line in lines if line.startswith("|")]
-    first_row = lines.index(rows[0]) if rows else len(lines)
-    caption = " ".join(line.strip() for line in lines[1:first_row] if line.strip())
+    title = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("# ") else path.stem
     notes = [line[2:].strip() for line in lines if line.startswith("- ")]
-    header = _split_row(rows[0]) if rows else []
-    body = [_split_row(line) for line in rows[2:]]
-    return MarkdownTable(title, caption, header, body, notes)
+    caption_lines: list[str] = []
+    tables: list[MarkdownTable] = []
+    heading, rows = "", []
+
+    def close() -> None:
+        if rows:
+            name = f"{title}: {heading}" if heading else title
+            tables.append(MarkdownTable(name, "", _split_row(rows[0]), [_split_row(r) for r in rows[2:]], []))
+
+    for line in lines[1:]:
+        if line.startswith("## "):
+            close()
+            heading, rows = line[3:].strip(), []
+        elif line.startswith("|"):
+            rows.append(line)
+        elif line.strip() and not line.startswith("- ") and not tables and not rows and not heading:
+            caption_lines.append(line.strip())
+    close()
+    if not tables:
+        tables.append(MarkdownTable(title, "", [], [], []))
+    tables[0].caption = " ".join(caption_lines)
+    tables[-1].notes = notes
+    return tables
 
 
 def _verdict_class(text: str) -> str | None:
@@ -188,11 +206,10 @@ def render_page(
                '<table class="summary"><tr><th>table</th>' + "".join(f"<th>{w}</th>" for w in words) + "</tr>"]
     sections = ['<h2 id="tables">Tables</h2>']
     for name, md in tables:
-        table = read_markdown_table(md)
         counts = consistency_counts(md.with_suffix(".csv"))
         summary.append(f'<tr><td><a href="#{name}">{html.escape(name)}</a></td>'
                        + "".join(f"<td>{counts.get(w, 0)}</td>" for w in words) + "</tr>")
-        sections.append(table_html(table, name))
+        sections += [table_html(table, f"{name}-{i}" if i else name) for i, table in enumerate(read_markdown_tables(md))]
     summary.append("</table>")
     sections.append('<h2 id="figures">Figures</h2>')
     for name, png, title, caption in figures:
@@ -200,7 +217,7 @@ def render_page(
     if compared:
         sections.append('<h2 id="compare">Comparisons of new methods</h2>')
         for md in compared:
-            sections.append(table_html(read_markdown_table(md), f"compare-{md.stem}"))
+            sections += [table_html(table, f"compare-{md.stem}-{i}") for i, table in enumerate(read_markdown_tables(md))]
             for png in sorted(compare_dir.glob(f"{md.stem}-steps-*.png")):
                 protocol = png.stem.split("-steps-", 1)[1]
                 sections.append(figure_html(png, f"{md.stem}: per-frame differences on {protocol}", "",

@@ -619,17 +619,42 @@ def display_lines(result: TableResult) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
+def protocol_sections(result: TableResult) -> list[tuple[str, TableResult]]:
+    """A compare table split per protocol: (the protocol's label, the table of its columns with short headers).
+
+    The protocol is named once, in the section's heading, instead of in every column header; "t+3" is the
+    cumulative mean over t+1..t+3, which the notes say once."""
+    sections = []
+    for group in result.plan["groups"]:
+        protocol, label = group["protocol"], group.get("label", group["protocol"])
+        columns = [(key, _short_header(title, label)) for key, title in result.columns if key.split("/", 1)[0] == protocol]
+        if columns:
+            sections.append((label, TableResult(result.plan, result.cells[result.cells["protocol"] == protocol],
+                                                columns, result.notes)))
+    return sections
+
+
+def _short_header(title: str, protocol_label: str) -> str:
+    short = title[len(protocol_label):].strip() if title.startswith(protocol_label) else title
+    return short.split(" (cum.", 1)[0]
+
+
+def _markdown_grid(header: list[str], body: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|"]
+    return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in body]
+
+
 def to_markdown(result: TableResult) -> str:
-    header, body = display_lines(result)
     title = result.plan.get("title", result.plan["name"])
     lines = [f"# {title}", ""]
     if result.plan.get("caption"):
         lines += [result.plan["caption"], ""]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|")
-    for line in body:
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |")
-    lines.append("")
+    if result.plan.get("compared"):  # one short table per protocol: readable at a glance
+        for label, section in protocol_sections(result):
+            lines += [f"## {label}", "", *_markdown_grid(*display_lines(section)), ""]
+    else:
+        lines += _markdown_grid(*display_lines(result))
+        lines.append("")
     lines += [f"- {note}" for note in result.notes]
     if result.plan.get("paper"):
         lines.append(f"- Paper values: {result.plan['paper']} (typed from the paper). Per-cell provenance: {result.plan['name']}.csv.")
