@@ -14,6 +14,7 @@ from snakemake.utils import min_version, validate
 # Torch-free (a test says so): every Snakemake process imports this, SLURM jobs included.
 from vpbench.pipeline.checks import resolve_method_trained
 from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config, yaml_typed
+from vpbench.pipeline.jobs import command_line_targets
 from vpbench.pipeline.plan import Plan
 
 min_version("8.0")
@@ -34,13 +35,8 @@ validate(config, "config/schema/config.schema.json")
 PLAN = Plan(config, method_checks="child" if workflow.is_main_process else "skip")
 
 if workflow.is_main_process:
-    # The estimate of the jobs the targets on the command line need, beside the full run's.
-    TARGETS = sorted(workflow.dag_settings.targets)
-    if TARGETS and TARGETS != ["all"]:
-        print(PLAN.estimate_targets(TARGETS).summary(), file=sys.stderr)
-        print("Full run: " + PLAN.estimate_targets([]).headline(), file=sys.stderr)
-    else:
-        print(PLAN.estimate_targets([]).summary(), file=sys.stderr)
+    # The estimate of the jobs the command line's targets need, beside the full run's (vpbench.pipeline.jobs).
+    print(PLAN.estimate_summary(command_line_targets(workflow, sys.argv[1:])), file=sys.stderr)
 
 
 include: "workflow/rules/common.smk"

@@ -64,6 +64,20 @@ def test_table_lists_every_rule(paper_config):
 def test_docs_show_the_table_the_code_produces(paper_config):
     from pathlib import Path
 
-    assert JobResources(paper_config).table() in Path("docs/pipeline.md").read_text(), (
+    assert JobResources(paper_config).docs_table() in Path("docs/pipeline.md").read_text(), (
         "docs/pipeline.md: paste the output of `python -m vpbench.pipeline.resources` into 'Job resources'"
     )
+
+
+def test_job_counts_in_the_docs_are_the_graphs():
+    """Every job count the README and docs/pipeline.md state is the planner's graph (= Snakemake's DAG:
+    tests/test_pipeline_dag.py), so none drifts when a rule or an experiment is added."""
+    import re
+    from pathlib import Path
+
+    from vpbench.pipeline.plan import Plan
+
+    smoke = sum(Plan.from_files(["config/smoke.yaml"], method_checks="skip").job_counts().values())
+    readme = Path("README.md").read_text() + Path("docs/performance.md").read_text()
+    stated = {int(n) for n in re.findall(r"`make smoke`[^.]*?\((\d+) jobs", readme)}
+    assert stated == {smoke}, f"README/docs/performance.md: `make smoke` runs {smoke} jobs, the text says {stated}"

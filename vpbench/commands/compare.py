@@ -15,6 +15,7 @@ environment as this ``vpbench``.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import subprocess
@@ -80,4 +81,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     command = snakemake_command(args)
     print("$ " + shlex.join(command), file=sys.stderr)
-    return subprocess.run(command).returncode
+    # The jobs call `vpbench` by name: this environment's, where the method must be importable.
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    return subprocess.run(command, env=env).returncode

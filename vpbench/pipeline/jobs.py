@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vpbench.pipeline.config import ConfigError
 
@@ -159,3 +159,18 @@ def _rule_position(rule: str) -> int:
 
 def format_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{rule} {n}" for rule, n in counts.items())
+
+
+def command_line_targets(workflow: Any, argv: list[str]) -> list[str]:
+    """The targets Snakemake was asked for: its DAG settings when already known, else the positional arguments
+    of its command line (a Snakefile is parsed before Snakemake sets them)."""
+    settings = getattr(workflow, "dag_settings", None)
+    if settings is not None and settings.targets:
+        return sorted(settings.targets)
+    from snakemake.cli import get_argument_parser
+
+    try:
+        args, _ = get_argument_parser().parse_known_args(argv)
+    except (SystemExit, Exception):  # noqa: BLE001 - no estimate of targets, the full run's still prints
+        return []
+    return [str(target) for target in (getattr(args, "targets", None) or [])]

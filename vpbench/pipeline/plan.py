@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from vpbench.pipeline import checks
 from vpbench.pipeline.artefacts import Artefacts
-from vpbench.pipeline.config import DEFAULT_CONFIG, check_references, deep_merge, load_config, read_validated, validate
+from vpbench.pipeline.config import DEFAULT_CONFIG, ConfigError, check_references, deep_merge, load_config, read_validated, validate
 from vpbench.pipeline.cost import CostEstimate, estimate
 from vpbench.pipeline.experiments import Comparison, Experiment, ExperimentSet
 from vpbench.pipeline.paths import Paths
@@ -230,6 +230,18 @@ class Plan:
         result.rule_counts = graph.counts(targets)
         result.scope = " ".join(targets) if targets else "the full run (all)"
         return result
+
+    def estimate_summary(self, targets: Iterable[str]) -> str:
+        """What ``snakemake -n [targets]`` prints: the targets' estimate and the full run's headline (the full
+        run's estimate alone without targets, or when a target is not one the graph knows)."""
+        targets = [t for t in targets if t != "all"]
+        full = self.estimate_targets([])
+        if not targets:
+            return full.summary()
+        try:
+            return f"{self.estimate_targets(targets).summary()}\nFull run: {full.headline()}"
+        except ConfigError as err:
+            return f"{full.summary()}\n(no estimate of {' '.join(targets)}: {err})"
 
     def job_counts(self, targets: Iterable[str] = ()) -> dict[str, int]:
         """Jobs per rule that ``targets`` need (default: the full run), as Snakemake's DAG has them."""
