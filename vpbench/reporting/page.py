@@ -254,4 +254,5 @@ def write_page(plan: Any, out: str | Path, tables: Iterable[str] | None = None, 
                        tables, figures, reports / "compare")
     out = Path(out)
     atomic_write(out, page)
+    out.chmod(0o644)  # a page to open and share, like the tables beside it
     return out
