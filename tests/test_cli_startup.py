@@ -120,7 +120,7 @@ def test_compare_command_runs_the_compare_target_in_the_chosen_configuration() -
 
     parser = _subcommands()["compare"]
     smoke = snakemake_command(parser.parse_args(["mean_two:build", "--untrained", "--protocols", "kitti"]))
-    assert smoke[1:6] == ["compare", "--profile", "workflow/profiles/smoke", "--configfile", "config/smoke.yaml"]
+    assert smoke[1:8] == ["-m", "snakemake", "compare", "--profile", "workflow/profiles/smoke", "--configfile", "config/smoke.yaml"]
     assert smoke[-4:] == ["--config", "method=mean_two:build", "method_trained=false", "compare_protocols=[kitti]"]
     paper = snakemake_command(parser.parse_args(["my_method", "--paper", "-n"]))
     assert "config/config.yaml" in paper and "workflow/profiles/local" in paper and "-n" in paper

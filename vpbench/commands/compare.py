@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,8 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def snakemake_command(args: argparse.Namespace) -> list[str]:
     """The ``snakemake`` command line the arguments stand for."""
     profile, config = PAPER if args.paper else SMOKE
-    binary = Path(sys.executable).with_name("snakemake")
-    command = [str(binary) if binary.is_file() else (shutil.which("snakemake") or "snakemake"), "compare",
+    # Snakemake of this environment, whatever is on PATH
+    command = [sys.executable, "-m", "snakemake", "compare",
                "--profile", profile, "--configfile", config, *args.configfile, "--cores", str(args.cores)]
     if args.dry_run:
         command.append("-n")
