@@ -388,7 +388,7 @@ def figure_compare_steps(plan: Mapping[str, Any], protocol: str, base: Path) -> 
             ax.fill_between(curve["horizon"], curve["lo"] * scale, curve["hi"] * scale, color=line.get_color(), alpha=0.15, linewidth=0)
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_xlabel("predicted frame t+k")
-        ax.set_ylabel(f"{compared} − baseline, {record.label}{_unit(metric)}")
+        ax.set_ylabel(f"difference in {record.label}{_unit(metric)}")  # the method is named in the title
         ax.set_title(f"{record.label} ({record.direction} is better)", fontsize=9)
         ax.set_xticks(sorted(part["horizon"].unique()))
         ax.grid(alpha=0.3)
@@ -397,10 +397,11 @@ def figure_compare_steps(plan: Mapping[str, Any], protocol: str, base: Path) -> 
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7, frameon=False,
                    bbox_to_anchor=(0.5, -0.02))
-        fig.subplots_adjust(bottom=0.26, wspace=0.35)
+    fig.subplots_adjust(bottom=0.26, top=0.78, wspace=0.3)
     label = next(g.get("label", protocol) for g in plan["groups"] if g["protocol"] == protocol)
     prefix = "[SMOKE RUN] " if plan.get("run") == "smoke" else ""
-    fig.suptitle(f"{prefix}{compared} minus each baseline on {label}: per frame, 95% paired intervals", fontsize=9)
+    fig.suptitle(f"{prefix}{compared} minus each baseline on {label}\nper predicted frame, 95% paired intervals",
+                 fontsize=9)
     return fig
 
 
