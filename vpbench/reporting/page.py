@@ -54,6 +54,7 @@ table.results td.label { white-space: normal; min-width: 12rem; }
 tr.paper td { color: #555; } tr.reproduced td { font-weight: 600; } tr.first td { border-top: 2px solid #999; }
 td.consistent { background: #dff0d8; } td.above { background: #fbe3c8; } td.below { background: #f8d7da; }
 td.notcomparable { background: #eee; color: #777; }
+tr.difference td { font-size: .72rem; color: #333; } td.better { background: #dff0d8; } td.worse { background: #f8d7da; }
 table.summary td, table.summary th { border: 1px solid #ddd; padding: .15rem .5rem; font-size: .8rem; }
 .scroll { overflow-x: auto; }
 figure { margin: .5rem 0 1.5rem; } figure img { max-width: 100%; border: 1px solid #eee; }
@@ -134,6 +135,12 @@ def _cell_html(text: str, is_delta: bool) -> str:
     return f'<td class="{verdict.replace(" ", "")}">{html.escape(shown)}</td>'
 
 
+def _verdict_html(text: str) -> str:
+    """A paired difference of a compare table, coloured by its verdict (better / worse / not distinguishable)."""
+    verdict = next((v for v in ("better", "worse") if text.endswith(v)), "")
+    return f'<td class="{verdict}">{html.escape(text)}</td>' if verdict else f"<td>{html.escape(text)}</td>"
+
+
 def table_html(table: MarkdownTable, anchor: str) -> str:
     """One table: title, caption, the rows (paper / reproduced / Δ lines adjacent, each Δ marked in words), notes."""
     parts = [f'<h3 id="{anchor}">{html.escape(table.title)}</h3>']
@@ -145,11 +152,12 @@ def table_html(table: MarkdownTable, anchor: str) -> str:
     previous = None
     for line in table.body:
         label, what = (line + ["", ""])[:2]
-        kind = "paper" if what.startswith("paper") else "delta" if what.startswith("Δ") else "reproduced"
+        kind = ("paper" if what.startswith("paper") else "delta" if what.startswith("Δ")
+                else "difference" if "this row" in what else "reproduced")
         classes = [kind] + (["first"] if label != previous else [])
         previous = label
         cells = [f'<td class="label">{html.escape(label)}</td>', f'<td class="what">{html.escape(what)}</td>']
-        cells += [_cell_html(text, kind == "delta") for text in line[2:]]
+        cells += [_cell_html(text, kind == "delta") if kind != "difference" else _verdict_html(text) for text in line[2:]]
         parts.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
     parts.append("</tbody></table></div>")
     if table.notes:
