@@ -60,12 +60,12 @@ report: $(ASSETS)
 	$(OFFLINE) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --configfile config/smoke.yaml --report reports/smoke/report.html
 	@echo "Results page: reports/smoke/index.html (Snakemake report: reports/smoke/report.html)"
 
-# The results page in headless Chromium (tests/test_results_page.py, marker `browser`): installs the Debian package
+# The results page in headless Chromium (tests/test_pipeline_render.py, marker `browser`): installs the Debian package
 # chromium when missing (root), so it is kept out of `make test`, which skips the browser test without chromium.
 # Built from synthetic score files (no smoke run needed). SCREENSHOT=<png> keeps the page's screenshot.
 test-report: $(ASSETS)
 	command -v chromium >/dev/null || { apt-get update && apt-get install -y --no-install-recommends chromium; }
-	$(OFFLINE) VPBENCH_SCREENSHOT=$(SCREENSHOT) $(BIN)/python -m pytest -q tests/test_results_page.py
+	$(OFFLINE) VPBENCH_SCREENSHOT=$(SCREENSHOT) $(BIN)/python -m pytest -q -m browser tests/test_pipeline_render.py
 
 # Benchmarks print their numbers and write JSON under results/benchmarks/ (CUDA is used when present).
 bench: $(ASSETS)

@@ -178,16 +178,7 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path, monkeypat
     assert figure._suptitle.get_text().startswith("[SMOKE RUN]")
 
 
-@requires_snakemake
-def test_compare_target_dry_runs_with_a_module_path(tmp_path: Path, workflow: Workflow) -> None:
-    path = tmp_path / "c.yaml"
-    path.write_text(json.dumps(smoke_config(tmp_path)))
-    # the plugin is importable (installed), since the plan resolves every method before any job
-    result = workflow.snakemake("-n", "--configfile", str(path), "--cores", "1", "compare", "--config",
-                                "method=vpbench_example_method:build", "compare_protocols=[kitti]", pythonpath=(EXAMPLE,),
-                                timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "compare_table" in result.stdout and "vpbench_example_method.build-kitti" in result.stdout
+
 
 
 MEAN_TWO = '''
@@ -236,7 +227,9 @@ def test_a_parameter_free_method_is_planned_without_training(tmp_path: Path, mon
 
 
 @requires_snakemake
-def test_parameter_free_plugin_dry_run_plans_no_training(tmp_path: Path, workflow: Workflow) -> None:
+def test_compare_target_dry_runs_with_a_module_path(tmp_path: Path, workflow: Workflow) -> None:
+    # A parameter-free plugin by module path (the example plugin runs end to end in tests/test_compare_e2e.py):
+    # importable, since the plan resolves every method before any job.
     plugin = tmp_path / "plugin"
     plugin.mkdir()
     (plugin / "mean_two.py").write_text(MEAN_TWO)
@@ -245,7 +238,8 @@ def test_parameter_free_plugin_dry_run_plans_no_training(tmp_path: Path, workflo
     # `null` reaches the schema typed (not the string "null"), and the class's trainable=False decides
     result = workflow.snakemake("-n", "--configfile", str(path), "--cores", "1", "compare", "--config",
                                 "method=mean_two:build", "method_name=mean_two", "method_trained=null",
-                                pythonpath=(plugin,), timeout=300)
+                                "compare_protocols=[kitti]", pythonpath=(plugin,), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "mean_two-kitti" in result.stdout
-    assert "checkpoints/mean_two-kitti" not in result.stdout
+    assert "compare_table" in result.stdout and "mean_two-kitti" in result.stdout
+    assert "checkpoints/mean_two-kitti" not in result.stdout  # no training planned
+    assert "GPU-hours estimate of compare" in result.stderr and "Full run: " in result.stderr
