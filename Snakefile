@@ -12,7 +12,9 @@ import sys
 from snakemake.utils import min_version, validate
 
 # Torch-free (a test says so): every Snakemake process imports this, SLURM jobs included.
-from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config
+from vpbench.pipeline.checks import resolve_method_trained
+from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config, yaml_typed
+from vpbench.pipeline.jobs import command_line_targets
 from vpbench.pipeline.plan import Plan
 
 min_version("8.0")
@@ -24,12 +26,17 @@ if not workflow.overwrite_configfiles:
     # `--config key=value` overrides still apply, on top of the default file; the vpbench commands below read
     # the config files themselves, so put lasting changes in a file passed with --configfile.
     config.update(deep_merge(load_config(CONFIG_FILES), config))
+# `--config key=value` values typed as YAML types them (Snakemake leaves `false`, `null` and nested numbers as strings).
+config.update(deep_merge(config, yaml_typed(workflow.config_settings.overwrite_config)))
+# A compared method with nothing to train gets no training job unless the command line says otherwise.
+resolve_method_trained(config)
 validate(config, "config/schema/config.schema.json")
 # The main process builds every planned method once, in a child process (torch stays out of Snakemake's).
 PLAN = Plan(config, method_checks="child" if workflow.is_main_process else "skip")
 
 if workflow.is_main_process:
-    print(PLAN.estimate().summary(), file=sys.stderr)
+    # The estimate of the jobs the command line's targets need, beside the full run's (vpbench.pipeline.jobs).
+    print(PLAN.estimate_summary(command_line_targets(workflow, sys.argv[1:])), file=sys.stderr)
 
 
 include: "workflow/rules/common.smk"
@@ -61,3 +68,5 @@ rule all:
         PLAN.report_targets(),
         # The raw files behind them too, so that a removed score file is rebuilt (and what reads it re-rendered).
         PLAN.artefact_inputs(),
+        # The results page of every table and figure (vpbench.reporting.page).
+        f"{config['paths']['reports']}/index.html",

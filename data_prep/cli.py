@@ -79,7 +79,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from data_prep.registry import datasets
 
     known = datasets()
-    prep = subparsers.add_parser("prepare", help="acquire (download/verify/extract) and preprocess one dataset")
+    prep = subparsers.add_parser(
+        "prepare", help="acquire (download/verify/extract) and preprocess one dataset",
+        description="Acquire one dataset under --root (download what is public, resumable and hash-checked; say what "
+        "to place where for login-walled data) and write a fresh, checked prepared tree to --out (frames resized as the "
+        "official preparation does, a manifest with counts, hashes and tool versions). Raw files are never modified.",
+    )
     prep.add_argument("dataset", nargs="?", choices=sorted(known))
     prep.add_argument("--root", type=Path, help="raw folder (archives and their extracted trees; only read by preprocessing)")
     prep.add_argument("--out", type=Path, help="prepared tree to (re)write")
@@ -98,8 +103,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prep.add_argument("--forget-hash", metavar="FILE", help="un-pin FILE's trust-on-first-use sha256 and exit")
     prep.set_defaults(func=run_prepare)
 
-    smoke = subparsers.add_parser("smoke-data", help="build the mini raw trees of every dataset from the offline clips")
-    smoke.add_argument("--out", type=Path, required=True)
+    smoke = subparsers.add_parser(
+        "smoke-data", help="build the mini raw trees of every dataset from the offline clips",
+        description="Build a mini version of every dataset, in its real raw layout, from the real video clips of the "
+        "pinned offline assets (what `make smoke` prepares and evaluates on).",
+    )
+    smoke.add_argument("--out", type=Path, required=True, help="folder of the raw trees (the smoke config's paths.raw)")
     smoke.add_argument("--force", action="store_true", help="rebuild even when the cached trees are up to date")
     smoke.add_argument("--json", type=Path, help="also write {dataset: {root, size}} to this file")
     smoke.set_defaults(func=run_smoke_data)

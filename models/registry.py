@@ -37,13 +37,14 @@ class BuiltinMethod:
 
     module: str
     routed: Callable[[Mapping[str, Any]], bool] = lambda options: False
+    trainable: bool = True
 
 
 BUILTIN_METHODS: dict[str, BuiltinMethod] = {
     "dmvfn": BuiltinMethod("models.dmvfn", routed=dmvfn_is_routed),
     "dvf": BuiltinMethod("baselines.dvf"),
     "prednet": BuiltinMethod("baselines.prednet"),
-    "copy_last": BuiltinMethod("baselines.copy_last"),
+    "copy_last": BuiltinMethod("baselines.copy_last", trainable=False),
 }
 
 
@@ -119,6 +120,33 @@ def is_routed(name: str, options: Mapping[str, Any]) -> bool:
         return bool(BUILTIN_METHODS[name].routed(options))
     routed = getattr(resolve_factory(name), "routed", False)
     return bool(routed(options) if callable(routed) else routed)
+
+
+def is_trainable(name: str, options: Mapping[str, Any]) -> bool:
+    """Whether method ``name`` with ``options`` has anything to train (``VideoPredictor.trainable``).
+
+    Torch-free for the built-ins. Another method is asked: a ``trainable`` attribute on its factory (a bool, or a
+    callable of the options) answers without building it; otherwise it is built on the meta device (no memory, no
+    weights) and its ``trainable`` read. A method that cannot be built counts as trainable (the method check that
+    runs before any job reports why it cannot be built).
+    """
+    if name in BUILTIN_METHODS:
+        return BUILTIN_METHODS[name].trainable
+    try:
+        factory = resolve_factory(name)
+    except KeyError:
+        return True  # check_method names the method that does not resolve
+    declared = getattr(factory, "trainable", None)
+    if declared is not None and not isinstance(declared, property):
+        return bool(declared(options) if callable(declared) else declared)
+    import torch
+
+    try:
+        with torch.device("meta"):
+            method = factory(**options)
+    except Exception:  # noqa: BLE001 - check_method names the problem
+        return True
+    return bool(getattr(method, "trainable", True))
 
 
 def available_methods() -> list[str]:

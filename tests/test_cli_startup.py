@@ -96,3 +96,31 @@ def test_every_classified_error_name_is_an_exception_class() -> None:
         owner = builtins if module == "builtins" else importlib.import_module(module)
         cls = getattr(owner, qualname, None)
         assert isinstance(cls, type) and issubclass(cls, BaseException), name
+
+
+def _subcommands() -> dict:
+    import vpbench.cli
+
+    return dict(vpbench.cli.build_parser()._subparsers._group_actions[0].choices)
+
+
+def test_every_command_has_a_description_and_shared_options_share_their_defaults() -> None:
+    defaults: dict[str, dict[str, object]] = {}
+    for name, parser in _subcommands().items():
+        assert parser.description and len(parser.description) > 40, f"vpbench {name} has no description"
+        for action in parser._actions:
+            if action.option_strings and action.dest not in ("help",):
+                defaults.setdefault(action.option_strings[-1], {})[name] = action.default
+    # the same option means the same default wherever it appears (evaluate --device was cpu, train --device auto)
+    assert len(set(map(repr, defaults["--device"].values()))) == 1, defaults["--device"]
+
+
+def test_compare_command_runs_the_compare_target_in_the_chosen_configuration() -> None:
+    from vpbench.commands.compare import snakemake_command
+
+    parser = _subcommands()["compare"]
+    smoke = snakemake_command(parser.parse_args(["mean_two:build", "--untrained", "--protocols", "kitti"]))
+    assert smoke[1:8] == ["-m", "snakemake", "compare", "--profile", "workflow/profiles/smoke", "--configfile", "config/smoke.yaml"]
+    assert smoke[-4:] == ["--config", "method=mean_two:build", "method_trained=false", "compare_protocols=[kitti]"]
+    paper = snakemake_command(parser.parse_args(["my_method", "--paper", "-n"]))
+    assert "config/config.yaml" in paper and "workflow/profiles/local" in paper and "-n" in paper

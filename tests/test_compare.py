@@ -167,15 +167,80 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path, monkeypat
     assert "| example_residual | reproduced (retrained), not in paper |" in markdown
     assert "official weights" in markdown and "smoke stand-in" in markdown
     assert "Paper values" not in markdown
+    # readable: the protocol named once (a section heading), short column headers, the run named in the title
+    assert markdown.startswith("# [SMOKE RUN]") and "## KITTI-Test (smoke)" in markdown
+    header = next(line for line in markdown.splitlines() if line.startswith("| Row"))
+    assert "KITTI" not in header and "cum." not in header and "| MS-SSIM t+3 |" in header
+    # the per-frame figure: one legend for the figure, none inside a panel
+    from vpbench.reporting.figures import figure_compare_steps
+
+    figure = figure_compare_steps(table, "kitti", Path("."))
+    assert len(figure.legends) == 1 and all(ax.get_legend() is None for ax in figure.axes)
+    assert figure._suptitle.get_text().startswith("[SMOKE RUN]")
+
+
+
+
+
+MEAN_TWO = '''
+import torch
+from models.base import LossOutput, Prediction, VideoPredictor, as_pair
+
+
+class MeanTwo(VideoPredictor):
+    """The mean of the two input frames: nothing to train."""
+
+    trainable = False
+
+    def predict(self, context):
+        prev, cur = as_pair(context)
+        return Prediction(frame=(prev + cur) / 2)
+
+    def loss(self, context, target):
+        pred = self.predict(context).frame
+        total = (pred - target).abs().mean()
+        return LossOutput(total=total, final_prediction=pred, terms={"l1": float(total)})
+
+
+def build(**options):
+    return MeanTwo()
+'''
+
+
+def test_command_line_values_are_typed_as_yaml() -> None:
+    from vpbench.pipeline.config import yaml_typed
+
+    # what Snakemake's --config parser hands over for method_trained=false method_options="{width: 8}" ...
+    given = {"method_trained": "false", "method_options": {"width": "8", "name": "a:b"}, "compare_protocols": ["kitti"],
+             "method_label": "Mean of two", "x": "null", "y": "2024-01-01"}
+    assert yaml_typed(given) == {"method_trained": False, "method_options": {"width": 8, "name": "a:b"},
+                                 "compare_protocols": ["kitti"], "method_label": "Mean of two", "x": None,
+                                 "y": "2024-01-01"}
+
+
+def test_a_parameter_free_method_is_planned_without_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mean_two.py").write_text(MEAN_TWO)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plan = smoke_plan(tmp_path, method="mean_two:build", method_name="mean_two", compare_protocols=["kitti"])
+    assert plan.get("mean_two-kitti").source == "untrained" and not plan.get("mean_two-kitti").trained_here
+    # told otherwise, it is trained (the engine then skips the optimiser for a method without parameters)
+    assert smoke_plan(tmp_path, method="mean_two:build", method_name="mean_two", method_trained=True).get("mean_two-kitti").trained_here
 
 
 @requires_snakemake
 def test_compare_target_dry_runs_with_a_module_path(tmp_path: Path, workflow: Workflow) -> None:
+    # A parameter-free plugin by module path (the example plugin runs end to end in tests/test_compare_e2e.py):
+    # importable, since the plan resolves every method before any job.
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "mean_two.py").write_text(MEAN_TWO)
     path = tmp_path / "c.yaml"
     path.write_text(json.dumps(smoke_config(tmp_path)))
-    # the plugin is importable (installed), since the plan resolves every method before any job
+    # `null` reaches the schema typed (not the string "null"), and the class's trainable=False decides
     result = workflow.snakemake("-n", "--configfile", str(path), "--cores", "1", "compare", "--config",
-                                "method=vpbench_example_method:build", "compare_protocols=[kitti]", pythonpath=(EXAMPLE,),
-                                timeout=300)
+                                "method=mean_two:build", "method_name=mean_two", "method_trained=null",
+                                "compare_protocols=[kitti]", pythonpath=(plugin,), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "compare_table" in result.stdout and "vpbench_example_method.build-kitti" in result.stdout
+    assert "compare_table" in result.stdout and "mean_two-kitti" in result.stdout
+    assert "checkpoints/mean_two-kitti" not in result.stdout  # no training planned
+    assert "GPU-hours estimate of compare" in result.stderr and "Full run: " in result.stderr

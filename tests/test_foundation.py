@@ -52,3 +52,11 @@ def test_ci_runs_make_test_and_make_creates_the_venv() -> None:
 def test_console_script_is_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["vpbench"] == "vpbench.cli:main"
+
+
+def test_ci_runs_only_the_readmes_test_commands() -> None:
+    head = "\n".join((ROOT / "README.md").read_text().splitlines()[:40])
+    commands = re.findall(r"^make [\w-]+$", (ROOT / ".ci" / "run").read_text(), re.M)
+    assert "make test-report" in commands
+    for command in commands:
+        assert re.search(rf"^\s+{command}\b", head, re.M), f"{command}: CI runs it, the README's first lines do not show it"

@@ -61,7 +61,8 @@ def test_every_reproduced_cell_traces_back_to_a_score_file(smoke_run) -> None:
     cells = pd.read_csv(Path(plan.paths.reports) / "tables" / "table1.csv")
     scored = cells[cells["metric"].isin(["ms_ssim", "lpips"]) & cells["reproduced"].notna()]
     assert len(scored) and (scored["lo"] <= scored["reproduced"]).all() and (scored["reproduced"] <= scored["hi"]).all()
-    assert scored[scored["paper"].notna()]["consistency"].isin(["consistent", "above", "below"]).all()
+    # smoke clips at the smoke resolution beside the paper's: no Δ, "not comparable" (the rule: test_pipeline_render.py)
+    assert (scored[scored["paper"].notna()]["consistency"] == "not comparable").all()
     assert "95% interval" in (Path(plan.paths.reports) / "tables" / "table1.md").read_text()
     table5 = (Path(plan.paths.reports) / "tables" / "table5.md").read_text()
     assert "| STEBS | reproduced (retrained)" in table5 and "| Copy last frame | reproduced (untrained)" in table5
@@ -79,7 +80,7 @@ def test_removing_a_score_file_rebuilds_only_what_reads_it(smoke_run, tmp_path: 
     counts = job_counts(dry.stdout)
     tables = [t for t in plan.tables if removed in plan.table_inputs(t)]
     figures = [f for f in plan.figures if removed in plan.figure_inputs(f)]
-    expected = {"evaluate": 1, "table": len(tables), "all": 1}
+    expected = {"evaluate": 1, "table": len(tables), "results_page": 1, "all": 1}
     if figures:
         expected["figure"] = len(figures)
     assert counts == expected

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +23,7 @@ from vpbench.evaluation import scores
 from vpbench.reporting.figures import FigureError, render_figure
 from vpbench.pipeline.config import load_config
 from vpbench.pipeline.plan import Plan
+from vpbench.reporting.page import render_page, write_page
 from vpbench.reporting.tables import TableError, build_table, render_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,9 +86,14 @@ def cumulative(metric: str, k: int) -> float:
     return float(np.mean([a + b * step for step in range(1, k + 1)]))
 
 
+def as_on_the_paper_data(table: dict) -> dict:
+    """A smoke table plan as if its protocols were the paper's (data and resolution): every Δ is computed."""
+    return {**table, "comparability": {}}
+
+
 def test_reproduced_cells_are_cumulative_means_beside_the_paper(world) -> None:
     plan, _ = world
-    cells = build_table(plan.table_plan("table1"), ROOT).cells
+    cells = build_table(as_on_the_paper_data(plan.table_plan("table1")), ROOT).cells
     dmvfn = cells[(cells["experiment"] == "dmvfn-city") & (cells["metric"] == "ms_ssim")].set_index("horizon")
     for k in (1, 3, 5):
         assert dmvfn.at[k, "reproduced"] == pytest.approx(100 * cumulative("ms_ssim", k))
@@ -186,11 +196,39 @@ def test_cells_of_a_variant_trained_with_several_seeds_pool_every_seed(world, tm
 
 def test_delta_lines_mark_consistency_with_the_paper(world, tmp_path: Path) -> None:
     plan, _ = world
-    result = build_table(plan.table_plan("table1"), ROOT)
+    result = build_table(as_on_the_paper_data(plan.table_plan("table1")), ROOT)
     marks = set(result.cells["consistency"].dropna())
     assert marks <= {"consistent", "above", "below"} and marks
-    markdown = render_table(plan.table_plan("table1"), tmp_path, ROOT)[0].read_text()
+    markdown = render_table(as_on_the_paper_data(plan.table_plan("table1")), tmp_path, ROOT)[0].read_text()
     assert "95% interval" in markdown and ("↑" in markdown or "↓" in markdown or "≈" in markdown)
+
+
+def test_smoke_tables_say_smoke_and_compare_nothing_but_parameters_with_the_paper(world, tmp_path: Path) -> None:
+    plan, _ = world
+    table = plan.table_plan("table1")
+    assert table["title"].startswith("[SMOKE RUN]") and table["caption"].startswith("Smoke run")
+    cells = build_table(table, ROOT).cells
+    with_paper = cells[cells["paper"].notna() & cells["reproduced"].notna()]
+    # smoke clips at 176x352 beside the paper's 1024x2048 clips: no Δ, no ≈/↑/↓, but "not comparable"
+    scored = with_paper[with_paper["metric"] != "params"]
+    assert len(scored) and (scored["consistency"] == "not comparable").all() and scored["delta"].isna().all()
+    markdown = render_table(table, tmp_path, ROOT)[0].read_text()
+    assert markdown.startswith("# [SMOKE RUN]") and "not comparable" in markdown
+    rows = "\n".join(line for line in markdown.splitlines() if line.startswith("|"))
+    assert "↑" not in rows and "↓" not in rows and " ≈" not in rows
+
+
+def test_intervals_are_clipped_to_the_metric_range() -> None:
+    from vpbench.reporting.intervals import Estimate
+    from vpbench.reporting.tables import _fmt_repro, _set_estimate
+
+    record = {"metric": "ms_ssim"}
+    # two clips at 0.75 and 1.0: a t interval reaching past MS-SSIM's maximum of 1 (the "97.27 ± 22.56" of a smoke run)
+    estimate = Estimate(mean=0.9727, lo=0.7471, hi=1.1983, n_clips=2, n_routing_seeds=2, n_train_seeds=1,
+                        clip_half_width=(0.2256, 0.2256), seed_half_width=0.0)
+    _set_estimate(record, estimate, 100.0)
+    assert record["hi"] == 100.0 and record["lo"] == pytest.approx(74.71)
+    assert _fmt_repro(record) == "97.27 [74.71, 100.00]"
 
 
 # ------------------------------------------------------------------------------------ kinds, readers, torch-free
@@ -302,3 +340,99 @@ def test_reporting_imports_and_renders_without_torch(tmp_path: Path) -> None:
     assert written == str(["cmp-steps-kitti.pdf", "cmp-steps-kitti.png", "cmp.csv", "cmp.md", "cmp.tex"])
     assert torch_loaded == "False []", "rendering imported torch"
     assert "better" in (tmp_path / "out" / "cmp.md").read_text()  # the paired verdicts were computed
+
+
+# ------------------------------------------------------------------------------------ the results page
+# vpbench.reporting.page: every table and figure of a run on one self-contained page. The browser test renders it
+# in headless Chromium and checks, in the laid-out page, that every table and figure is visible (a box with a size,
+# images decoded), not only present in the HTML. It runs where the `chromium` binary is (`make test-report` installs
+# it; `make test` skips it otherwise). VPBENCH_SCREENSHOT=<png> keeps the screenshot it takes. (Here, not in a file
+# of its own, to share this module's synthetic smoke run.)
+
+CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None)
+
+
+#: one table and one figure of each kind that matters for the layout (all of them would take a minute to render)
+TABLES = ("table1", "table4", "table8")
+FIGURES = ("fig1", "fig5")
+
+
+@pytest.fixture(scope="module")
+def page(world) -> tuple[Path, int, int]:
+    """Tables and figures of the smoke plan rendered from the synthetic scores, then the page: (path, tables, figures)."""
+    from vpbench.reporting.figures import render_figure
+    from vpbench.reporting.tables import render_table
+
+    plan, _ = world
+    reports = Path(plan.paths.reports)
+    for name in TABLES:
+        render_table(plan.table_plan(name), reports / "tables", ROOT)
+    for name in FIGURES:
+        render_figure(plan.figure_plan(name), reports / "figures", ROOT)
+    return write_page(plan, reports / "index.html", tables=TABLES, figures=FIGURES), len(TABLES), len(FIGURES)
+
+
+def test_page_holds_every_table_and_figure_with_the_run_named(page) -> None:
+    path, n_tables, n_figures = page
+    text = path.read_text()
+    assert text.count('<table class="results">') == n_tables
+    assert text.count('<img alt=') == n_figures and "src=\"http" not in text  # inline: nothing to fetch
+    assert 'class="banner smoke"' in text and "SMOKE RUN" in text and "mini datasets" in text
+    assert text.count("[SMOKE RUN]") >= n_tables + n_figures  # every title says smoke
+    assert 'class="notcomparable"' in text  # smoke cells beside the paper's
+
+
+def test_page_marks_each_difference_in_words(tmp_path: Path) -> None:
+    table = tmp_path / "table9.md"
+    table.write_text("# Table 9\n\nCaption.\n\n| Row | Values | KITTI MS-SSIM t+1 | KITTI LPIPS t+1 |\n|---|---|---:|---:|\n"
+                     "| DMVFN | paper | 88.06 | 10.70 |\n| DMVFN | reproduced (retrained) | 88.10 ± 0.20 | 12.00 ± 0.30 |\n"
+                     "| DMVFN | Δ reproduced − paper | +0.04 ≈ | +1.30 ↑ |\n\n- a note\n")
+    html = render_page("paper", "full run", "the paper's datasets", [("table9", table)], [])
+    assert 'class="banner paper"' in html and "Configuration: paper" in html
+    assert '<td class="consistent">+0.04 ≈ consistent</td>' in html and '<td class="above">+1.30 ↑ above</td>' in html
+    assert '<tr class="paper first">' in html and "<li>a note</li>" in html
+
+
+VISIBILITY_PROBE = """
+<script>
+window.addEventListener('load', () => {
+  const shown = (el) => { const box = el.getBoundingClientRect(); const style = getComputedStyle(el);
+    return box.width > 50 && box.height > 20 && style.display !== 'none' && style.visibility !== 'hidden'
+      && parseFloat(style.opacity) > 0; };
+  const tables = [...document.querySelectorAll('table.results')];
+  const images = [...document.querySelectorAll('figure img')];
+  const report = {tables: tables.length, tables_shown: tables.filter(shown).length,
+    rows_shown: tables.map(t => [...t.querySelectorAll('tbody tr')].filter(shown).length),
+    images: images.length, images_shown: images.filter(i => shown(i) && i.complete && i.naturalWidth > 0).length,
+    banner: shown(document.getElementById('banner'))};
+  const out = document.createElement('pre'); out.id = 'visibility'; out.textContent = JSON.stringify(report);
+  document.body.appendChild(out);
+});
+</script>
+"""
+
+
+def _chromium(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--virtual-time-budget=10000", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="needs the chromium binary (`make test-report` installs it)")
+def test_tables_and_figures_are_visible_in_headless_chromium(page, tmp_path: Path) -> None:
+    path, n_tables, n_figures = page
+    probe = tmp_path / "probe.html"
+    probe.write_text(path.read_text().replace("</body>", VISIBILITY_PROBE + "</body>"))
+    result = _chromium("--dump-dom", probe.as_uri())
+    found = re.search(r'<pre id="visibility">(.*?)</pre>', result.stdout)
+    assert found, result.stderr[-2000:]
+    report = json.loads(found.group(1).replace("&quot;", '"'))
+    assert report["banner"]
+    assert report["tables"] == report["tables_shown"] == n_tables
+    assert all(rows > 0 for rows in report["rows_shown"])
+    assert report["images"] == report["images_shown"] == n_figures
+    # the first screen as a researcher sees it: a screenshot with more than a blank page in it
+    shot = Path(os.environ.get("VPBENCH_SCREENSHOT") or tmp_path / "page.png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    result = _chromium(f"--screenshot={shot}", "--window-size=1400,1000", path.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 20_000, result.stderr[-2000:]

@@ -65,7 +65,7 @@ def test_table_lists_every_rule(paper_config):
 def test_docs_show_the_table_the_code_produces(paper_config):
     from pathlib import Path
 
-    assert JobResources(paper_config).table() in Path("docs/pipeline.md").read_text(), (
+    assert JobResources(paper_config).docs_table() in Path("docs/pipeline.md").read_text(), (
         "docs/pipeline.md: paste the output of `python -m vpbench.pipeline.resources` into 'Job resources'"
     )
 
@@ -87,3 +87,25 @@ def test_the_prepare_rule_runs_one_worker_per_thread():
 
     rule = Path("workflow/rules/data.smk").read_text()
     assert "threads: JOB_RESOURCES.prepare().cpus" in rule and "--jobs {threads}" in rule
+
+
+def test_job_counts_in_the_docs_are_the_graphs():
+    """Every job count the README and docs/pipeline.md state is the planner's graph (= Snakemake's DAG:
+    tests/test_pipeline_dag.py), so none drifts when a rule or an experiment is added."""
+    import re
+    from pathlib import Path
+
+    from vpbench.pipeline.plan import Plan
+
+    smoke = sum(Plan.from_files(["config/smoke.yaml"], method_checks="skip").job_counts().values())
+    readme = Path("README.md").read_text() + Path("docs/performance.md").read_text()
+    stated = {int(n) for n in re.findall(r"make smoke`?[^.\n]*?\((\d+) jobs", readme)}
+    assert stated == {smoke}, f"README/docs/performance.md: `make smoke` runs {smoke} jobs, the text says {stated}"
+    # the reduced graph of the cluster test (its configs and targets: tests/cluster/slurm_test.sh)
+    config = load_config(["config/smoke.yaml", "tests/cluster/reduced.yaml"])
+    reports = config["paths"]["reports"]
+    reduced = Plan(config, method_checks="skip").job_counts([f"{reports}/tables/table9.md", f"{reports}/figures/fig1.png"])
+    assert f"reduced smoke graph ({sum(reduced.values())} jobs" in " ".join(readme.split())
+    # docs/pipeline.md's example of `snakemake -n <target>` is what it prints
+    example = Plan.from_files(["config/config.yaml"], method_checks="skip").estimate_summary(["reports/tables/table5.md"])
+    assert example in Path("docs/pipeline.md").read_text()

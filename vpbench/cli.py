@@ -51,6 +51,7 @@ FAILURES = frozenset({
     "vpbench.reporting.intervals.IntervalError",
     "vpbench.reporting.comparison.ComparisonError",
     "vpbench.outputs.OutputError",
+    "vpbench.reporting.page.PageError",
 })
 
 
@@ -85,6 +86,7 @@ COMMAND_MODULES = (
     "vpbench.commands.render",
     "vpbench.commands.plan",
     "vpbench.commands.official",
+    "vpbench.commands.compare",
     "data_prep.cli",
 )
 

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", required=True, help="evaluation protocol name (e.g. cityscapes, kitti, vimeo)")
     p.add_argument("--data-root", required=True, help="prepared dataset tree of the protocol's dataset")
     p.add_argument("--out", required=True, type=Path, help="score file to write (.parquet)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--device", default="auto", help="auto (default): CUDA when available; or cpu, cuda, cuda:N")
     p.add_argument("--max-clips", type=POSITIVE_INT, help="evaluate only the first N windows (overrides the spec)")
     p.add_argument("--seeds", type=int_list(0, 2**32 - 1, "seed"), help="routing seeds, e.g. 0,1,2 (overrides the spec's routing_seeds)")
     p.add_argument("--metrics", type=_metric_list,
@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from vpbench.outputs import output_lock, write_error
     from vpbench.pipeline.spec import ExperimentSpec
 
+    if args.device == "auto":  # as `vpbench train --device auto`
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"vpbench evaluate: --device {args.device} asked for, but CUDA is not available", file=sys.stderr)
         return 2

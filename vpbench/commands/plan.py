@@ -20,7 +20,11 @@ CONFIG_HELP = "pipeline config file(s), merged in order like snakemake --configf
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    spec = subparsers.add_parser("spec", help="write the experiment spec JSON of one experiment of the config")
+    spec = subparsers.add_parser(
+        "spec", help="write the experiment spec JSON of one experiment of the config",
+        description="Resolve one experiment of the pipeline config (method, options, recipe, seed, protocols) and write "
+        "its spec, the file `vpbench train` and `vpbench evaluate` read.",
+    )
     spec.add_argument("experiment", help="experiment id, e.g. dmvfn-routing_none-city")
     spec.add_argument("--config", action="append", help=CONFIG_HELP)
     spec.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
@@ -29,7 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="skip building every planned method on the meta device (the workflow's main process did)")
     spec.set_defaults(func=run_spec)
 
-    plan = subparsers.add_parser("plan", help="list the experiments of a config and estimate their GPU-hours")
+    plan = subparsers.add_parser(
+        "plan", help="list the experiments of a config and estimate their GPU-hours",
+        description="List every experiment of the pipeline config (trained here, official weights or untrained, and "
+        "its protocols) and the GPU-hours estimate from the config's stated assumptions (`snakemake -n <target>` "
+        "prints the estimate of one target's jobs).",
+    )
     plan.add_argument("--config", action="append", help=CONFIG_HELP)
     plan.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     plan.add_argument("--json", type=Path, help="also write the experiments and the estimate as JSON")
@@ -38,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     standin = subparsers.add_parser(
         "official-standin",
         help="write a trained DMVFN checkpoint in the authors' .pkl layout (smoke runs: a stand-in, not the released weights)",
+        description="Write the DMVFN of a vpbench checkpoint in the layout of the authors' released .pkl files, so that "
+        "a smoke run takes an official-format file through the official loader. Not the released weights.",
     )
     standin.add_argument("--checkpoint", type=Path, required=True, help="vpbench checkpoint (final.pt) of a trained DMVFN")
     standin.add_argument("--out", type=Path, required=True, help=".pkl file to write")

@@ -25,12 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "TARGET is a table (table1 .. table13), a figure (fig1 .. fig8), 'all', 'compare' (the config's `method` "
             "against its baselines, reports/compare/<name>.*), 'compare-steps' (with --protocol: the per-frame "
-            "differences to each baseline, reports/compare/<name>-steps-<protocol>.*), or 'predictions'. Tables put each "
+            "differences to each baseline, reports/compare/<name>-steps-<protocol>.*), 'page' (the results page, "
+            "<reports>/index.html: every table and figure and any comparison on one self-contained HTML page, from "
+            "the files already rendered), or 'predictions'. Tables put each "
             "reproduced cell beside the paper's value with the difference; t+3 / t+5 are cumulative means over "
             "t+1..t+k."
         ),
     )
-    render.add_argument("target", help="table1..table13, fig1..fig8, all, compare, compare-steps, or predictions")
+    render.add_argument("target", help="table1..table13, fig1..fig8, all, compare, compare-steps, page, or predictions")
     render.add_argument("--config", action="append", help=CONFIG_HELP)
     render.add_argument("--override", type=parse_overrides, help=OVERRIDE_HELP)
     render.add_argument("--out-dir", type=Path, help="output folder (default: <paths.reports>/tables or /figures)")
@@ -39,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prediction.add_argument("--checkpoint", help="checkpoint to load (none for parameter-free methods)")
     prediction.add_argument("--protocol", help="evaluation protocol")
     prediction.add_argument("--data-root", help="prepared dataset tree of the protocol")
-    prediction.add_argument("--out", type=Path, help="prediction file to write (.npz)")
+    prediction.add_argument("--out", type=Path, help="prediction file to write (.npz); for 'page': the HTML file "
+                            "(default <reports>/index.html)")
     prediction.add_argument("--clips", type=POSITIVE_INT, default=3, help="number of clips (default 3)")
     prediction.add_argument("--seed", type=SEED, default=0, help="routing seed (default 0)")
     render.set_defaults(func=run_render)
@@ -55,6 +58,12 @@ def _plan(args: argparse.Namespace):
 def run_render(args: argparse.Namespace) -> int:
     if args.target == "predictions":
         return run_predictions(args)
+    if args.target == "page":
+        from vpbench.reporting.page import write_page
+
+        plan = _plan(args)
+        print(f"wrote {write_page(plan, args.out or Path(plan.paths.reports) / 'index.html')}")
+        return 0
     from vpbench.pipeline.config import ConfigError
 
     # Errors rise to vpbench.cli.main: a config error exits 2, a missing or malformed score file 1.

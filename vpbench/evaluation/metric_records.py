@@ -56,7 +56,7 @@ class Metric:
     usage) have none. ``min_size`` is the smallest frame side the metric accepts (None: no limit) and ``size_reason``
     says why, for :meth:`check_size`. ``value_range`` (low, high) is where every raw value of a correct computation
     lies; score files are checked against it (:meth:`range_message`), so a value from a broken metric or an edited
-    file (an MS-SSIM of 7.3, a negative LPIPS) is refused rather than averaged into a table.
+    file (an MS-SSIM of 7.3, a negative LPIPS) is refused rather than averaged into a table; tables clip confidence intervals to it.
     """
 
     name: str
@@ -141,7 +141,7 @@ COUNTED: dict[str, Metric] = {
     for metric in (
         Metric("gflops", "GFLOPs", "lower"),
         Metric("params", "Params (M)", "lower", scale=1e-6),
-        Metric("usage", "usage", "higher", scale=100.0),
+        Metric("usage", "usage", "higher", scale=100.0, value_range=(0.0, 1.0)),
     )
 }
 

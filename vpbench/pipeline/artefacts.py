@@ -19,6 +19,10 @@ from vpbench.pipeline.experiments import DEFAULT_OFFICIAL_VARIANT, ExperimentSet
 from vpbench.pipeline.paths import Paths
 
 STANDIN_NOTE = " [smoke stand-in: official format, weights trained here]"
+#: how every title of a smoke run begins, and what its captions say first
+SMOKE_TAG = "[SMOKE RUN]"
+SMOKE_CAPTION = ("Smoke run: tiny CPU training on mini datasets built from the offline clips; the numbers test the "
+                 "pipeline and say nothing about the methods.")
 Cell = dict[str, Any]
 TablePlanner = Callable[["Artefacts", dict[str, Any]], None]
 FigurePlanner = Callable[["Artefacts", dict[str, Any]], None]
@@ -162,6 +166,49 @@ class Artefacts:
         if row.get("variant") and row["variant"] == exps.official_variant and exps.official_standin:
             row["label"] = row_label_of(row, exps.variants) + STANDIN_NOTE
 
+    # -- which run, and what compares with the paper ---------------------------------------------------------
+    @property
+    def run(self) -> str:
+        """"smoke" for the smoke data (``raw_data: smoke``), "paper" for the paper's datasets."""
+        return "smoke" if self.config.get("raw_data") == "smoke" else "paper"
+
+    def comparability(self) -> dict[str, dict[str, str | None]]:
+        """Per protocol, why its scores and its GFLOPs do not compare with the paper's (None: they do).
+
+        Scores compare only on the paper's data at the paper's resolution; GFLOPs only at the paper's resolution;
+        parameter counts always. A protocol the registry does not know compares as configured."""
+        from data_prep.protocols import PROTOCOLS
+        from vpbench.utils import format_size, parse_size
+
+        result: dict[str, dict[str, str | None]] = {}
+        for name, protocol in self.config["protocols"].items():
+            known = PROTOCOLS.get(name)
+            size_reason = None
+            if known is not None and protocol.get("size"):
+                size, paper = parse_size(protocol["size"]), (known.height, known.width)
+                if tuple(size) != tuple(paper):
+                    size_reason = f"evaluated at {format_size(size)}, the paper at {format_size(paper)}"
+            scores_reason = "smoke data, not the paper's clips" if self.run == "smoke" else size_reason
+            result[name] = {"scores": scores_reason, "gflops": size_reason}
+        return result
+
+    def mark_run(self, plan: dict[str, Any]) -> dict[str, Any]:
+        """Say in the plan which run it belongs to: a smoke run's titles and captions say "smoke", and each
+        protocol carries what of it compares with the paper (the renderers mark the rest "not comparable")."""
+        plan["run"] = self.run
+        plan["comparability"] = self.comparability()
+        plan["title"] = self.run_title(plan.get("title", plan["name"]))
+        plan["caption"] = self.run_caption(plan.get("caption", ""))
+        return plan
+
+    def run_title(self, title: str) -> str:
+        return f"{SMOKE_TAG} {title}" if self.run == "smoke" and not title.startswith(SMOKE_TAG) else title
+
+    def run_caption(self, caption: str) -> str:
+        if self.run != "smoke" or caption.startswith(SMOKE_CAPTION):
+            return caption
+        return f"{SMOKE_CAPTION} {caption}".strip()
+
     # -- plans ----------------------------------------------------------------------------------------------
     def table_plan(self, name: str) -> dict[str, Any]:
         """Everything ``vpbench render <table>`` needs: the spec, the paper CSV and each cell's files."""
@@ -171,7 +218,7 @@ class Artefacts:
             raise ConfigError(f"unknown table {name!r}; declared: {', '.join(self.tables)}") from None
         plan: dict[str, Any] = {"name": name, **table}
         TABLE_KINDS[table["kind"]](self, plan)
-        return plan
+        return self.mark_run(plan)
 
     def figure_plan(self, name: str) -> dict[str, Any]:
         try:
@@ -180,7 +227,7 @@ class Artefacts:
             raise ConfigError(f"unknown figure {name!r}; declared: {', '.join(self.figures)}") from None
         plan: dict[str, Any] = {"name": name, **figure}
         FIGURE_KINDS[figure["kind"]](self, plan)
-        return plan
+        return self.mark_run(plan)
 
     def compare_plan(self) -> dict[str, Any]:
         """A ``kind: metrics`` table plan without paper values: the compared method, then the baselines."""
@@ -204,7 +251,7 @@ class Artefacts:
             self.standin_label(row)
             rows.append(row)
         baselines = ", ".join(variants[b].get("label", b) for b in comparison.baselines)
-        return {
+        return self.mark_run({
             "name": comparison.name,
             "kind": "metrics",
             "title": f"{comparison.label} ({comparison.method}) compared with {baselines}",
@@ -214,7 +261,7 @@ class Artefacts:
             "cumulative": True,
             "groups": groups,
             "rows": rows,
-        }
+        })
 
     def compare_protocols(self) -> list[str]:
         """The protocols of the compare table, in its column order."""

@@ -142,6 +142,29 @@ def check_methods(experiments: ExperimentSet, in_child: bool = False) -> None:
         raise ConfigError(message)
 
 
+def resolve_method_trained(config: dict[str, Any]) -> None:
+    """Set ``method_trained`` of a compared method when the command line left it out, from the method's own
+    ``trainable`` (so that no training is planned for a parameter-free method). The built-ins answer torch-free;
+    another method is asked in a child Python, so that this process (Snakemake's) never imports torch."""
+    method = config.get("method")
+    if not method or config.get("method_trained") is not None:
+        return
+    from models.registry import BUILTIN_METHODS
+    from vpbench.pipeline.config import parse_method_options
+
+    if method in BUILTIN_METHODS:
+        config["method_trained"] = BUILTIN_METHODS[method].trainable
+        return
+    options = parse_method_options(config.get("method_options"))
+    code = ("import json, sys; from models.registry import is_trainable; "
+            "job = json.load(sys.stdin); print(json.dumps(is_trainable(job['method'], job['options'])))")
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps({"method": method, "options": options}),
+                          capture_output=True, text=True)
+    if done.returncode == 0:
+        config["method_trained"] = json.loads(done.stdout.strip().splitlines()[-1])
+    # otherwise leave it unset: the method check reports why the method does not load
+
+
 def main() -> int:
     """The child process of :func:`check_methods`: checks as JSON on stdin, the first failure as JSON on stdout."""
     message = run_method_checks(json.load(sys.stdin))

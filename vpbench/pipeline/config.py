@@ -91,6 +91,27 @@ def parse_overrides(text: str) -> dict[str, Any]:
     return value
 
 
+def yaml_typed(value: Any) -> Any:
+    """Command-line config values typed as YAML types them: ``false`` -> False, ``8`` -> 8, ``null`` -> None.
+
+    Snakemake reads ``--config key=value`` with YAML's base loader after trying int, float and ``True``/``False``,
+    so ``method_trained=false`` would arrive as the string "false". Strings inside lists and mappings are typed too;
+    a string YAML reads as anything but a scalar (or a date) stays as given.
+    """
+    if isinstance(value, Mapping):
+        return {key: yaml_typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [yaml_typed(item) for item in value]
+    if isinstance(value, str):
+        try:
+            typed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        if typed is None or isinstance(typed, (bool, int, float)):
+            return typed
+    return value
+
+
 def method_name_of(method: str) -> str:
     """The default name of a method reference: ``"pkg.module:factory"`` -> ``"pkg.module.factory"``."""
     return method.replace(":", ".").lower()

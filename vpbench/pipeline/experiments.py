@@ -64,6 +64,24 @@ class Comparison:
 
 
 
+def builtin_trainable(method: str) -> bool:
+    """A built-in method's ``trainable`` (torch-free); other methods of the experiments file say ``trained: false``."""
+    from models.registry import BUILTIN_METHODS
+
+    return BUILTIN_METHODS[method].trainable if method in BUILTIN_METHODS else True
+
+
+def method_trained(config: Mapping[str, Any], method: str, options: Mapping[str, Any]) -> bool:
+    """``method_trained`` when given, else whether the method has anything to train (its ``trainable``): a
+    parameter-free method gets no training job without being told."""
+    given = config.get("method_trained")
+    if given is not None:
+        return bool(given)
+    from models.registry import is_trainable
+
+    return is_trainable(method, options)
+
+
 class ExperimentSet:
     """The experiments of one configuration: variants (with the official and compared ones added) resolved to ids."""
 
@@ -175,7 +193,7 @@ class ExperimentSet:
                 "label": cfg.get("method_label") or name,
                 "options": options,
                 "configurations": configurations,
-                "trained": cfg.get("method_trained") is not False,
+                "trained": method_trained(cfg, method, options),
             }
         baselines = [b for b in defaults.get("baselines", DEFAULT_COMPARE_BASELINES) if b != name]
         for baseline in baselines:
@@ -237,7 +255,7 @@ class ExperimentSet:
                 conf = cfg["configurations"][configuration]
                 for seed in self.training_seeds(name):
                     base_id = self.experiment_id(name, configuration, recipe, seed)
-                    trained = variant.get("trained", True) and not is_official
+                    trained = variant.get("trained", builtin_trainable(variant["method"])) and not is_official
                     checkpoint_of = None
                     if variant.get("checkpoint_of"):
                         base_variant = self.variants[variant["checkpoint_of"]]

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from vpbench.pipeline import checks
 from vpbench.pipeline.artefacts import Artefacts
-from vpbench.pipeline.config import DEFAULT_CONFIG, check_references, deep_merge, load_config, read_validated, validate
+from vpbench.pipeline.config import DEFAULT_CONFIG, ConfigError, check_references, deep_merge, load_config, read_validated, validate
 from vpbench.pipeline.cost import CostEstimate, estimate
 from vpbench.pipeline.experiments import Comparison, Experiment, ExperimentSet
 from vpbench.pipeline.paths import Paths
@@ -210,5 +210,41 @@ class Plan:
 
     # -- cost (vpbench.pipeline.cost) ---------------------------------------------------------------------------
     def estimate(self, experiments: Iterable[str] | None = None) -> CostEstimate:
-        """Reference-GPU hours of training and evaluating ``experiments`` (default: all), from the config's assumptions."""
+        """Reference-GPU hours of training and evaluating ``experiments`` (every protocol of each), from the config's
+        assumptions. Without ``experiments``: the jobs of the full run (the default target ``all``), counted as the
+        workflow's graph has them (:meth:`estimate_targets`)."""
+        if experiments is None:
+            return self.estimate_targets(())
         return estimate(self.config, self.experiments, experiments)
+
+    def estimate_targets(self, targets: Iterable[str]) -> CostEstimate:
+        """The estimate of the jobs ``targets`` need (files or rule names as on Snakemake's command line; none: the
+        full run), with their number per rule (:class:`vpbench.pipeline.jobs.JobGraph`)."""
+        from vpbench.pipeline.jobs import JobGraph
+
+        targets = list(targets)
+        graph = JobGraph(self)
+        jobs = graph.jobs(targets)
+        trained, evaluated = graph.experiments_of(jobs)
+        result = estimate(self.config, self.experiments, trained, evaluated)
+        result.rule_counts = graph.counts(targets)
+        result.scope = " ".join(targets) if targets else "the full run (all)"
+        return result
+
+    def estimate_summary(self, targets: Iterable[str]) -> str:
+        """What ``snakemake -n [targets]`` prints: the targets' estimate and the full run's headline (the full
+        run's estimate alone without targets, or when a target is not one the graph knows)."""
+        targets = [t for t in targets if t != "all"]
+        full = self.estimate_targets([])
+        if not targets:
+            return full.summary()
+        try:
+            return f"{self.estimate_targets(targets).summary()}\nFull run: {full.headline()}"
+        except ConfigError as err:
+            return f"{full.summary()}\n(no estimate of {' '.join(targets)}: {err})"
+
+    def job_counts(self, targets: Iterable[str] = ()) -> dict[str, int]:
+        """Jobs per rule that ``targets`` need (default: the full run), as Snakemake's DAG has them."""
+        from vpbench.pipeline.jobs import JobGraph
+
+        return JobGraph(self).counts(targets)

@@ -62,8 +62,8 @@ DEFAULTS: dict[str, Any] = {
 }
 #: batches a DataLoader holds per worker (torch's prefetch_factor)
 PREFETCH_PER_WORKER = 2
-#: rows of the per-rule table in pipeline order
-RULE_ORDER = ("prepare", "spec", "train", "evaluate", "complexity", "predictions", "table", "figure")
+#: rules that only name other jobs' files (no command, no resources)
+TARGET_RULES = ("all", "compare")
 #: frames per training sample: two context frames and the target
 FRAMES_PER_SAMPLE = 3
 
@@ -172,27 +172,27 @@ class JobResources:
         return self.other(rule)
 
     # -- the per-rule table ---------------------------------------------------------------------------------
-    def jobs(self) -> list[tuple[str, dict[str, str]]]:
-        """The rules' jobs of the full graph that differ in their requests (one entry per job)."""
-        jobs: list[tuple[str, dict[str, str]]] = [("prepare", {"dataset": name}) for name in self.config["datasets"]]
-        for exp in self.plan.experiments.values():
-            jobs.append(("spec", {"experiment": exp.id}))
-            if exp.trained_here:
-                jobs.append(("train", {"experiment": exp.id}))
-            for protocol in exp.protocols:
-                for rule in ("evaluate", "complexity", "predictions"):
-                    jobs.append((rule, {"experiment": exp.id, "protocol": protocol}))
-        jobs += [("table", {"table": name}) for name in self.plan.tables]
-        jobs += [("figure", {"figure": name}) for name in self.plan.figures]
-        jobs.append(("any other rule", {}))
-        return sorted(jobs, key=lambda job: RULE_ORDER.index(job[0]) if job[0] in RULE_ORDER else len(RULE_ORDER))
+    def jobs(self, targets: Sequence[str] = ()) -> list[tuple[str, dict[str, str]]]:
+        """The jobs of the graph of ``targets`` (default: the full run) that run a command, as the workflow's DAG
+        has them (:class:`vpbench.pipeline.jobs.JobGraph`), in pipeline order: (rule, wildcards)."""
+        from vpbench.pipeline.jobs import JobGraph
+
+        names = {"prepare": ("dataset",), "spec": ("experiment",), "train": ("experiment",),
+                 "evaluate": ("experiment", "protocol"), "complexity": ("experiment", "protocol"),
+                 "predictions": ("experiment", "protocol"), "table": ("table",), "figure": ("figure",)}
+        jobs = []
+        for job in sorted(JobGraph(self.plan).jobs(targets), key=lambda j: (_position(j.rule), j.key)):
+            if job.rule in TARGET_RULES:
+                continue
+            jobs.append((job.rule, dict(zip(names.get(job.rule, ("name",)), job.key))))
+        return jobs
 
     def table(self) -> str:
         """Markdown: one row per rule and distinct request, with the number of jobs and an example."""
         groups: dict[tuple[str, tuple[int, ...]], list[str]] = {}
         for rule, wildcards in self.jobs():
             key = (rule, self.request(rule, wildcards).as_row())
-            groups.setdefault(key, []).append("/".join(wildcards.values()) or "smoke_data, official weights, compare")
+            groups.setdefault(key, []).append("/".join(wildcards.values()) or rule)
         lines = ["| rule | jobs | GPUs | processes | CPUs | memory (GB) | wall time (h) | e.g. |",
                  "|---|---:|---:|---:|---:|---:|---:|---|"]
         for (rule, (gpus, processes, cpus, mem_mb, runtime)), names in groups.items():
@@ -200,12 +200,25 @@ class JobResources:
                          f"{runtime / 60:.3g} | {names[0]} |")
         return "\n".join(lines)
 
+    def docs_table(self) -> str:
+        """The per-rule table and, under it, the jobs per rule of the full run (docs/pipeline.md shows both)."""
+        counts = self.plan.job_counts()
+        total = sum(counts.values())
+        listed = ", ".join(f"{rule} {n}" for rule, n in counts.items())
+        return f"{self.table()}\n\nJobs of the full run (`snakemake -n`): {total} = {listed}."
+
+
+def _position(rule: str) -> int:
+    from vpbench.pipeline.jobs import RULE_ORDER
+
+    return RULE_ORDER.index(rule) if rule in RULE_ORDER else len(RULE_ORDER)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vpbench.pipeline.resources", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", action="append", help="pipeline config file(s), merged in order (default config/config.yaml)")
     args = parser.parse_args(argv)
-    print(JobResources(load_config(args.config)).table())
+    print(JobResources(load_config(args.config)).docs_table())
     return 0
 
 

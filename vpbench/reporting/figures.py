@@ -146,7 +146,12 @@ def figure_efficiency(plan: Mapping[str, Any], base: Path) -> plt.Figure:
     ax.set_xlabel("GFLOPs (log scale)")
     ax.set_ylabel(f"average {get_quantity(plan['metric']).label}{_unit(plan['metric'])}")
     ax.set_title(plan.get("title", plan["name"]), fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    reason = (plan.get("comparability") or {}).get(plan["protocol"], {}).get("gflops")
+    if reason and len(repro) and len(paper):
+        # Reproduced GFLOPs at another resolution than the paper's: the two sets of points do not compare.
+        ax.text(0.01, 0.01, f"not comparable with the paper's points: {reason}", transform=ax.transAxes, fontsize=7,
+                color="tab:red", va="bottom")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3)
     return fig
 
@@ -383,13 +388,20 @@ def figure_compare_steps(plan: Mapping[str, Any], protocol: str, base: Path) -> 
             ax.fill_between(curve["horizon"], curve["lo"] * scale, curve["hi"] * scale, color=line.get_color(), alpha=0.15, linewidth=0)
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_xlabel("predicted frame t+k")
-        ax.set_ylabel(f"{compared} − baseline, {record.label}{_unit(metric)}")
+        ax.set_ylabel(f"difference in {record.label}{_unit(metric)}")  # the method is named in the title
         ax.set_title(f"{record.label} ({record.direction} is better)", fontsize=9)
         ax.set_xticks(sorted(part["horizon"].unique()))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    # One legend for the figure, below the panels: it covers no data and no axis label.
+    handles, labels = next(((h, lab) for h, lab in (ax.get_legend_handles_labels() for ax in axes[0]) if h), ([], []))
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7, frameon=False,
+                   bbox_to_anchor=(0.5, -0.02))
+    fig.subplots_adjust(bottom=0.26, top=0.78, wspace=0.3)
     label = next(g.get("label", protocol) for g in plan["groups"] if g["protocol"] == protocol)
-    fig.suptitle(f"{compared} minus each baseline on {label}: per frame, 95% paired intervals", fontsize=9)
+    prefix = "[SMOKE RUN] " if plan.get("run") == "smoke" else ""
+    fig.suptitle(f"{prefix}{compared} minus each baseline on {label}\nper predicted frame, 95% paired intervals",
+                 fontsize=9)
     return fig
 
 

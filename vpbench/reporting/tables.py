@@ -56,12 +56,16 @@ CELL_COLUMNS = [
 ]
 #: how a Δ cell marks the paper's value against the reproduced interval (:func:`vpbench.reporting.intervals.consistency`)
 CONSISTENCY_MARK = {"consistent": "≈", "above": "↑", "below": "↓"}
+#: the consistency of a cell whose value does not compare with the paper's (another resolution, the smoke data)
+NOT_COMPARABLE = "not comparable"
 
 
 INTERVAL_NOTE = (
     "Reproduced: mean ± half-width of its 95% interval over clips (BCa bootstrap from 30 clips, Student t below; "
     "routing seeds averaged within each clip), combined with the spread over training seeds where the variant has several; the CSV keeps lo, hi, "
-    "n_clips, n_seeds (routing), n_train_seeds and interval_covers. GFLOPs and parameters are exact counts."
+    "n_clips, n_seeds (routing), n_train_seeds and interval_covers. Intervals are clipped to the metric's range "
+    "(MS-SSIM and SSIM at most 1, LPIPS and PSNR at least 0); a clipped one is shown as mean [lo, hi]. "
+    "GFLOPs and parameters are exact counts."
 )
 CONSISTENCY_NOTE = (
     "Δ = reproduced − paper, marked ≈ when the paper's value lies inside the interval widened by the table's "
@@ -182,18 +186,39 @@ def _tolerance(plan: Mapping[str, Any], metric: str) -> float:
     return float((plan.get("tolerance") or {}).get(metric, math.nan))
 
 
+def not_comparable_reason(plan: Mapping[str, Any], protocol: str, metric: str) -> str | None:
+    """Why a cell of ``metric`` on ``protocol`` does not compare with the paper's value (the plan's
+    ``comparability``: another resolution, the smoke data), or None. Parameter counts always compare."""
+    if metric == "params":
+        return None
+    reasons = (plan.get("comparability") or {}).get(protocol) or {}
+    return reasons.get("gflops" if metric == "gflops" else "scores")
+
+
 def _finish(record: dict[str, Any], plan: Mapping[str, Any]) -> dict[str, Any]:
     paper, reproduced = record["paper"], record["reproduced"]
-    record["delta"] = reproduced - paper if not (math.isnan(paper) or math.isnan(reproduced)) else math.nan
     record["tolerance"] = _tolerance(plan, record["metric"])
+    if not math.isnan(paper) and not_comparable_reason(plan, record["protocol"], record["metric"]):
+        record["delta"] = math.nan  # no difference where the two measure different things
+        record["consistency"] = NOT_COMPARABLE
+        return record
+    record["delta"] = reproduced - paper if not (math.isnan(paper) or math.isnan(reproduced)) else math.nan
     record["consistency"] = consistency(paper, record["lo"], record["hi"], record["tolerance"])
     return record
 
 
 def _set_estimate(record: dict[str, Any], value: Estimate, scale: float) -> None:
-    """Fill the reproduced value, its interval and its sample sizes, in the paper's units."""
+    """Fill the reproduced value, its interval and its sample sizes, in the paper's units. The interval is clipped
+    to the values the quantity can take (its record's ``value_range``: MS-SSIM cannot exceed 1, LPIPS cannot
+    fall below 0); a clipped interval is shown as [lo, hi] rather than ± a half-width."""
     scaled = value.scaled(scale)
-    record.update(reproduced=scaled.mean, lo=scaled.lo, hi=scaled.hi, n_clips=value.n_clips,
+    low, high = get_quantity(record["metric"]).value_range  # +-inf where unbounded
+    lo, hi = scaled.lo, scaled.hi
+    if not math.isnan(lo):
+        lo = max(lo, low * scale)
+    if not math.isnan(hi):
+        hi = min(hi, high * scale)
+    record.update(reproduced=scaled.mean, lo=lo, hi=hi, n_clips=value.n_clips,
                   n_seeds=value.n_routing_seeds, n_train_seeds=value.n_train_seeds, interval_covers=value.covers)
 
 
@@ -524,6 +549,14 @@ def _fmt_paper(record: Mapping[str, Any]) -> str:
     return _fmt(record["paper"], _digits(record))
 
 
+def _clipped(record: Mapping[str, Any]) -> bool:
+    """Whether the cell's interval reaches a bound of its quantity's range (:func:`_set_estimate` clipped it)."""
+    quantity = get_quantity(record["metric"])
+    low, high = quantity.value_range
+    return ((math.isfinite(low) and record["lo"] <= low * quantity.scale)
+            or (math.isfinite(high) and record["hi"] >= high * quantity.scale))
+
+
 def _fmt_repro(record: Mapping[str, Any]) -> str:
     value, digits = record["reproduced"], _digits(record)
     if math.isnan(value):
@@ -531,12 +564,16 @@ def _fmt_repro(record: Mapping[str, Any]) -> str:
     lo, hi = record["lo"], record["hi"]
     if math.isnan(lo) or math.isnan(hi):
         return f"{value:.{digits}f} ± ?"  # one clip: no interval can be given
+    if _clipped(record):
+        return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
     if hi > lo:
         return f"{value:.{digits}f} ± {(hi - lo) / 2:.{digits}f}"
     return f"{value:.{digits}f}"
 
 
 def _fmt_delta(record: Mapping[str, Any]) -> str:
+    if record["consistency"] == NOT_COMPARABLE:
+        return "not comparable"
     if math.isnan(record["delta"]):
         return "–"
     mark = CONSISTENCY_MARK.get(record["consistency"] or "", "")
@@ -582,17 +619,42 @@ def display_lines(result: TableResult) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
+def protocol_sections(result: TableResult) -> list[tuple[str, TableResult]]:
+    """A compare table split per protocol: (the protocol's label, the table of its columns with short headers).
+
+    The protocol is named once, in the section's heading, instead of in every column header; "t+3" is the
+    cumulative mean over t+1..t+3, which the notes say once."""
+    sections = []
+    for group in result.plan["groups"]:
+        protocol, label = group["protocol"], group.get("label", group["protocol"])
+        columns = [(key, _short_header(title, label)) for key, title in result.columns if key.split("/", 1)[0] == protocol]
+        if columns:
+            sections.append((label, TableResult(result.plan, result.cells[result.cells["protocol"] == protocol],
+                                                columns, result.notes)))
+    return sections
+
+
+def _short_header(title: str, protocol_label: str) -> str:
+    short = title[len(protocol_label):].strip() if title.startswith(protocol_label) else title
+    return short.split(" (cum.", 1)[0]
+
+
+def _markdown_grid(header: list[str], body: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|"]
+    return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in body]
+
+
 def to_markdown(result: TableResult) -> str:
-    header, body = display_lines(result)
     title = result.plan.get("title", result.plan["name"])
     lines = [f"# {title}", ""]
     if result.plan.get("caption"):
         lines += [result.plan["caption"], ""]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|")
-    for line in body:
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |")
-    lines.append("")
+    if result.plan.get("compared"):  # one short table per protocol: readable at a glance
+        for label, section in protocol_sections(result):
+            lines += [f"## {label}", "", *_markdown_grid(*display_lines(section)), ""]
+    else:
+        lines += _markdown_grid(*display_lines(result))
+        lines.append("")
     lines += [f"- {note}" for note in result.notes]
     if result.plan.get("paper"):
         lines.append(f"- Paper values: {result.plan['paper']} (typed from the paper). Per-cell provenance: {result.plan['name']}.csv.")

@@ -139,12 +139,12 @@ def method_options_json(wildcards):
 # -- report ----------------------------------------------------------------------------------------------------
 def artefact_title(kind, name):
     spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
-    return spec.get("title", name)
+    return PLAN.artefacts.run_title(spec.get("title", name))  # a smoke run's say so
 
 
 def artefact_caption(kind, name):
     spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
-    return " ".join(spec.get("caption", "").split())
+    return PLAN.artefacts.run_caption(" ".join(spec.get("caption", "").split()))
 
 
 # -- official weights ------------------------------------------------------------------------------------------

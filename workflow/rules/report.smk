@@ -49,3 +49,25 @@ rule figure:
         out_dir=parent_dir,
     shell:
         "vpbench render {wildcards.figure} {params.config} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+# The results page: every table (paper and reproduced values adjacent, each difference marked in words), every
+# figure inline, the comparisons found under <reports>/compare/, and a banner naming the configuration and the data.
+# It reads the rendered files only; `make report` re-renders it (--forcerun results_page) to pick up comparisons.
+rule results_page:
+    input:
+        lambda wildcards: PLAN.report_targets(),
+    output:
+        report(f"{REPORTS}/index.html", caption="../report/page.rst", category="0. Results page (start here)"),
+    log:
+        f"{LOGS}/render/results_page.log",
+    conda:
+        "../envs/vpbench.yaml"
+    resources:
+        cpus_per_task=requested("results_page", "cpus"),
+        mem_mb=requested("results_page", "mem_mb"),
+        runtime=requested("results_page", "runtime"),
+    params:
+        config=CONFIG_ARGS,
+    shell:
+        "vpbench render page {params.config} --out {output} > {log} 2>&1"
