@@ -14,17 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from data_prep.errors import ChecksumError
-from vpbench.utils import atomic_write
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
+from vpbench.utils import atomic_write, process_alive
 
 
 def remove_stale_work(folder: Path, stem: str) -> list[Path]:
@@ -40,7 +30,7 @@ def remove_stale_work(folder: Path, stem: str) -> list[Path]:
         if match is None:
             continue
         pid = int(match["pid"]) if match["pid"] else None
-        if pid is not None and pid != os.getpid() and _process_alive(pid):
+        if pid is not None and pid != os.getpid() and process_alive(pid):
             continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)

@@ -27,6 +27,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from vpbench.utils import process_alive
+
 LOCK_SUFFIX = ".lock"
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER_SECONDS = 120.0
@@ -73,16 +75,6 @@ def check_writable(folder: str | Path) -> None:
         raise write_error(err, folder, "nothing was run") from None
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
 def _holder(what: str) -> dict[str, object]:
     return {"what": what, "pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)[:300],
             "started": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -99,7 +91,7 @@ def _read_holder(path: Path) -> dict[str, object]:
 def _is_stale(lock: Path, holder: dict[str, object]) -> bool:
     pid = holder.get("pid")
     if holder.get("host") == socket.gethostname() and isinstance(pid, int) and pid != os.getpid():
-        return not _process_alive(pid)
+        return not process_alive(pid)
     try:
         return time.time() - lock.stat().st_mtime > STALE_AFTER_SECONDS
     except FileNotFoundError:

@@ -109,6 +109,17 @@ def format_size(size: tuple[int, int]) -> str:
 # Seeding
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (the holder of a lock or of a work folder)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 def seed_everything(seed: int) -> None:
     """Seed every RNG a run draws from: Python's, NumPy's and torch's (CPU and every CUDA device).
 

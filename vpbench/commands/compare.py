@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vpbench.argtypes import POSITIVE_INT
+
 #: (profile, config file) of each configuration the command runs
 SMOKE = ("workflow/profiles/smoke", "config/smoke.yaml")
 PAPER = ("workflow/profiles/local", "config/config.yaml")
@@ -40,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--paper", action="store_true",
                    help="the paper's configuration (config/config.yaml, local profile; GPUs) instead of the smoke data")
     p.add_argument("-n", "--dry-run", action="store_true", help="list the jobs and their GPU-hours, run nothing")
-    p.add_argument("--cores", type=int, default=2, help="CPU cores Snakemake may use (default 2)")
+    p.add_argument("--cores", type=POSITIVE_INT, default=2, help="CPU cores Snakemake may use (default 2)")
     p.add_argument("--options", help='factory keyword arguments as YAML, e.g. "{width: 32}" (config key method_options)')
     p.add_argument("--name", help="name in paths and ids (default: derived from METHOD; config key method_name)")
     p.add_argument("--label", help="row label of the table (default: the name; config key method_label)")
