@@ -48,17 +48,17 @@ def available_cores() -> int:
 
 
 def _source_images(sequence: SequenceSource, first: int, count: int | None) -> Iterator[tuple[str, bytes | None, np.ndarray]]:
-    """``(origin, encoded bytes or None, RGB image)`` of frames ``first .. first+count-1`` of a sequence (a video
+    """``(origin, encoded bytes or None, BGR image)`` of frames ``first .. first+count-1`` of a sequence (a video
     is always read whole), in order."""
     if sequence.video is not None:
-        for index, image in enumerate(decode_video(sequence.video)):
+        for index, image in enumerate(decode_video(sequence.video, bgr=True)):
             yield f"{sequence.video} frame {index}", None, image
         return
     # a stray size is refused from its header (against the run's first frame; the writer compares runs)
     run_first: tuple[str, tuple[int, int]] | None = None
     for path in sequence.frames[first : None if count is None else first + count]:
         data = read_frame_bytes(path)
-        image = decode_frame(data, str(path), same_size_as=run_first)
+        image = decode_frame(data, str(path), same_size_as=run_first, bgr=True)
         run_first = run_first or (str(path), (image.shape[0], image.shape[1]))
         yield str(path), data, image
 
@@ -104,7 +104,9 @@ def run_task(task: FrameTask) -> TaskResult:
         try:
             for origin, data, image in _source_images(task.sequence, task.first, task.count):
                 resized = resize_frame(image, *task.size) if task.size is not None else image
-                payload = task.codec.encode(resized, data if resized is image else None, origin)
+                source_bytes = data if resized is image else None
+                resized = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)  # after the resize: a quarter of the pixels
+                payload = task.codec.encode(resized, source_bytes, origin)
                 if part is None:
                     result.payloads.append(payload)  # type: ignore[union-attr]
                 else:
