@@ -7,7 +7,7 @@ Flow: data -> pipeline plan -> training -> evaluation (rollout, metrics, scores)
 * ``comparison``: a new method against each baseline: difference, interval and verdict.
 * ``tables``: the paper's tables, each reproduced cell beside the paper's value (Markdown, CSV, LaTeX).
 * ``figures``: the paper's figures from score, complexity and prediction files (PNG, PDF).
-* ``registry``: the registries of table and figure kinds (one registered class or function per kind).
+
 
 None of these modules imports torch: a table renders without it.
 """

@@ -35,7 +35,7 @@ import pandas as pd  # noqa: E402
 
 from vpbench.evaluation.metric_records import get_quantity  # noqa: E402
 from vpbench.reporting.aggregate import aggregate_scores, block_usage  # noqa: E402
-from vpbench.reporting.registry import Registry  # noqa: E402
+from vpbench.registry import Registry  # noqa: E402
 from vpbench.reporting.tables import (  # noqa: E402
     TableError,
     build_table,

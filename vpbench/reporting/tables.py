@@ -40,7 +40,7 @@ from vpbench.evaluation.metric_records import METRICS, get_quantity
 from vpbench.reporting.aggregate import per_clip_usage
 from vpbench.reporting.comparison import cell_values, differences
 from vpbench.reporting.intervals import VALUE_COLUMNS, Estimate, consistency, estimate
-from vpbench.reporting.registry import Registry
+from vpbench.registry import Registry
 from vpbench.utils import atomic_write
 
 SOURCE_LABEL = {

@@ -1,9 +1,8 @@
-"""Named registries: what ``kind:`` in config/tables.yaml selects, for tables and for figures.
+"""The one registry shape: name -> entry, filled where each entry is defined, with errors naming the known names.
 
-Place in the flow: scores -> aggregate -> tables/figures. :mod:`vpbench.reporting.tables` and
-:mod:`vpbench.reporting.figures` each hold one :class:`Registry` of their kinds; a kind registers itself where it is
-defined (``@register_table_kind("metrics")``), so adding a kind is one new class or function plus its config (and its
-entry in config/schema/tables.schema.json, which a test checks against the registries).
+Every extensible thing of the harness (methods, datasets and protocols, metrics, table and figure kinds) is one
+:class:`Registry`; an entry registers itself where it is defined (``@REGISTRY.register("name")``). Torch-free and
+dependency-free: the Snakefile imports registries in every Snakemake process.
 """
 
 from __future__ import annotations
