@@ -9,6 +9,7 @@
 #                                                        (docs/adding-a-method.md)
 import sys
 
+from snakemake.resources import Resources
 from snakemake.utils import min_version, validate
 
 # Torch-free (a test says so): every Snakemake process imports this, SLURM jobs included.
@@ -16,6 +17,7 @@ from vpbench.pipeline.checks import resolve_method_trained
 from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config, yaml_typed
 from vpbench.pipeline.jobs import command_line_targets
 from vpbench.pipeline.plan import Plan
+from vpbench.pipeline.resources import TARGET_RULES
 
 min_version("8.0")
 
@@ -48,6 +50,16 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/compare.smk"
 
 
+# Every rule that runs a command asks the scheduler for its job's GPUs, CPUs, memory and wall time, all derived from
+# the config (JOB_RESOURCES, vpbench.pipeline.resources.JobResources.snakemake_resources: the same three resources
+# for every rule, `gpu` too for train and evaluate). Attached here, after the rules, as a rule's own `resources:`
+# would be: over --default-resources, under a profile's set-resources.
+for _rule in workflow.rules:
+    if _rule.name not in TARGET_RULES:
+        _rule.resources.update(Resources.from_mapping(JOB_RESOURCES.snakemake_resources(_rule.name)))
+        _rule.resources.update(Resources.from_mapping(workflow.resource_settings.overwrite_resources.get(_rule.name, {})))
+
+
 if workflow.is_main_process and missing_official_weights():
     print(
         "Official DMVFN weights not on disk (rows 'official weights' of Tables 1-2): "
@@ -65,8 +77,8 @@ report: "workflow/report/workflow.rst"
 rule all:
     default_target: True
     input:
-        PLAN.report_targets(),
+        PLAN.artefacts.report_targets(),
         # The raw files behind them too, so that a removed score file is rebuilt (and what reads it re-rendered).
-        PLAN.artefact_inputs(),
+        PLAN.artefacts.artefact_inputs(),
         # The results page of every table and figure (vpbench.reporting.page).
-        f"{config['paths']['reports']}/index.html",
+        PATHS.results_page,

@@ -120,7 +120,7 @@ def test_a_bad_config_fails_at_plan_time_naming_the_key(tmp_path, capsys, case):
 
 
 def test_the_unedited_smoke_config_plans():
-    assert len(Plan.from_files([SMOKE_CONFIG]).experiments) > 10
+    assert len(Plan.from_files([SMOKE_CONFIG]).experiment_set.by_id) > 10
 
 
 @requires_snakemake
@@ -385,12 +385,12 @@ def _render_world(tmp_path: Path) -> tuple[Plan, Path]:
 
 
 def _whole_file(plan: Plan, experiment: str, protocol: str, clips: int, drop: str | None = None) -> Path:
-    exp, expect = plan.experiments[experiment], plan.score_expectation(experiment, protocol)
+    exp, expect = plan.experiment_set.by_id[experiment], plan.artefacts.score_expectation(experiment, protocol)
     rows = [{"experiment": experiment, "method": exp.method, "protocol": protocol, "source": exp.source, "seed": seed,
              "clip_id": f"c{c}", "step": step, "metric": metric, "value": 0.5, "active_blocks": ""}
             for seed in expect["seeds"] for c in range(clips) for step in range(1, expect["steps"] + 1)
             for metric in ("ms_ssim", "lpips", "psnr", "ssim")]
-    path = Path(plan.score_file(experiment, protocol))
+    path = Path(plan.paths.score_file(experiment, protocol))
     path.parent.mkdir(parents=True, exist_ok=True)
     if drop:
         pd.DataFrame(rows).drop(columns=[drop]).to_parquet(path)
@@ -403,7 +403,7 @@ def _whole_file(plan: Plan, experiment: str, protocol: str, clips: int, drop: st
 def test_render_names_the_bad_score_file_and_writes_no_table(tmp_path, capsys, case):
     plan, config = _render_world(tmp_path)
     for experiment in ("copy_last-kitti", "dmvfn-kitti"):
-        for protocol in plan.experiments[experiment].protocols:
+        for protocol in plan.experiment_set.by_id[experiment].protocols:
             _whole_file(plan, experiment, protocol, 2)
     if case == "no seed column":
         bad = _whole_file(plan, "copy_last-kitti", "kitti", 2, drop="seed")
@@ -538,7 +538,7 @@ def test_editing_a_training_setting_reruns_the_experiment_from_scratch(tmp_path,
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(config))
     plan = Plan(config, root=ROOT)
-    target = plan.checkpoint_file(experiment)
+    target = plan.paths.checkpoint_file(experiment)
 
     def snakemake():
         return workflow.snakemake("--configfile", str(config_file), "--cores", "1", "--allowed-rules", "spec", "train",

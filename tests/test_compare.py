@@ -64,20 +64,20 @@ def test_compare_plans_the_method_and_its_baselines_whatever_select_says(tmp_pat
     plan = smoke_plan(tmp_path, method="vpbench_example_method:build", compare_configurations=["kitti"],
                       compare_protocols=["kitti"], select={"variants": ["copy_last"], "configurations": ["city"]})
     name = "vpbench_example_method.build"
-    assert plan.comparison.name == name
-    new = plan.get(f"{name}-kitti")
+    assert plan.experiment_set.comparison.name == name
+    new = plan.experiment_set.get(f"{name}-kitti")
     assert new.trained_here and new.method == "vpbench_example_method:build"
     for baseline in ("dmvfn-kitti", "dvf-kitti", "prednet-kitti", "copy_last-kitti", "dmvfn-official-kitti"):
-        assert baseline in plan.experiments
-    table = plan.compare_plan()
+        assert baseline in plan.experiment_set.by_id
+    table = plan.artefacts.compare_plan()
     assert [g["protocol"] for g in table["groups"]] == ["kitti"]
     assert [row["variant"] for row in table["rows"]][:5] == [name, "dmvfn", "dvf", "prednet", "copy_last"]
-    assert plan.compare_files() == [
+    assert plan.artefacts.compare_files() == [
         *[f"{tmp_path}/reports/compare/{name}.{ext}" for ext in ("md", "csv", "tex")],
         *[f"{tmp_path}/reports/compare/{name}-steps-kitti.{ext}" for ext in ("png", "pdf")],
     ]
     # The baselines' files are the paper tables' own: the same paths Table 1 reads.
-    assert set(plan.table_inputs("table1")) & set(plan.compare_inputs())
+    assert set(plan.artefacts.table_inputs("table1")) & set(plan.artefacts.compare_inputs())
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_compare_keys_are_validated(tmp_path: Path, overrides: dict, culprit: st
 
 def test_without_method_the_compare_target_says_what_to_set(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="method="):
-        smoke_plan(tmp_path).compare_plan()
+        smoke_plan(tmp_path).artefacts.compare_plan()
 
 
 def test_method_names_and_options_from_the_command_line() -> None:
@@ -130,7 +130,7 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path, monkeypat
 
     monkeypatch.setitem(registry._REGISTRY, "example_residual", vpbench_example_method.build)
     plan = smoke_plan(tmp_path, method="example_residual", compare_configurations=["kitti"], compare_protocols=["kitti"])
-    table = plan.compare_plan()
+    table = plan.artefacts.compare_plan()
     rng = np.random.default_rng(0)
     written: dict[str, pd.DataFrame] = {}
     for row in table["rows"]:
@@ -156,7 +156,7 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path, monkeypat
         per_seed = mine.groupby(["seed", "clip_id"])["value"].mean().groupby("seed").mean()
         assert record.reproduced == pytest.approx(100 * per_seed.mean())
         assert record.lo <= record.reproduced <= record.hi
-        assert record.score_files == plan.score_file(record.experiment, "kitti")
+        assert record.score_files == plan.paths.score_file(record.experiment, "kitti")
         if record.variant == table["compared"]:
             assert record.verdict == ""
         else:  # every baseline cell carries the compared method's paired difference and a verdict
@@ -222,9 +222,9 @@ def test_a_parameter_free_method_is_planned_without_training(tmp_path: Path, mon
     (tmp_path / "mean_two.py").write_text(MEAN_TWO)
     monkeypatch.syspath_prepend(str(tmp_path))
     plan = smoke_plan(tmp_path, method="mean_two:build", method_name="mean_two", compare_protocols=["kitti"])
-    assert plan.get("mean_two-kitti").source == "untrained" and not plan.get("mean_two-kitti").trained_here
+    assert plan.experiment_set.get("mean_two-kitti").source == "untrained" and not plan.experiment_set.get("mean_two-kitti").trained_here
     # told otherwise, it is trained (the engine then skips the optimiser for a method without parameters)
-    assert smoke_plan(tmp_path, method="mean_two:build", method_name="mean_two", method_trained=True).get("mean_two-kitti").trained_here
+    assert smoke_plan(tmp_path, method="mean_two:build", method_name="mean_two", method_trained=True).experiment_set.get("mean_two-kitti").trained_here
 
 
 @requires_snakemake

@@ -45,15 +45,15 @@ def compared(tmp_path_factory: pytest.TempPathFactory, smoke_data: SmokeData) ->
 
 
 def test_the_table_is_written_in_three_formats(compared: Plan) -> None:
-    for path in compared.compare_files():
+    for path in compared.artefacts.compare_files():
         assert Path(path).is_file(), path
-    markdown = Path(compared.compare_files()[0]).read_text()
+    markdown = Path(compared.artefacts.compare_files()[0]).read_text()
     for label in (NAME, "DMVFN", "DVF", "PredNet", "Copy last frame", "official"):
         assert label in markdown
 
 
 def test_every_baseline_cell_gets_a_paired_interval_and_a_verdict(compared: Plan) -> None:
-    cells = pd.read_csv(compared.compare_files()[1], keep_default_na=False)
+    cells = pd.read_csv(compared.artefacts.compare_files()[1], keep_default_na=False)
     scored = cells[cells["metric"].isin(["ms_ssim", "lpips"])]
     baselines = scored[scored["variant"] != NAME]
     assert set(baselines["verdict"]) <= {"better", "worse", "not distinguishable"} and len(baselines)
@@ -61,13 +61,13 @@ def test_every_baseline_cell_gets_a_paired_interval_and_a_verdict(compared: Plan
     for cell in baselines.itertuples():
         assert float(cell.difference_lo) <= float(cell.difference) <= float(cell.difference_hi)
     assert (scored[scored["variant"] == NAME]["verdict"] == "").all()
-    figures = [Path(p) for p in compared.compare_files() if "-steps-" in p]
+    figures = [Path(p) for p in compared.artefacts.compare_files() if "-steps-" in p]
     assert [p.name for p in figures] == [f"{NAME}-steps-kitti.png", f"{NAME}-steps-kitti.pdf"]
     assert all(p.stat().st_size > 0 for p in figures)
 
 
 def test_every_cell_traces_back_to_a_score_or_complexity_file(compared: Plan) -> None:
-    cells = pd.read_csv(compared.compare_files()[1], keep_default_na=False)
+    cells = pd.read_csv(compared.artefacts.compare_files()[1], keep_default_na=False)
     filled = cells[cells["reproduced"] != ""]
     assert set(filled["experiment"]) == {f"{v}-kitti" for v in (NAME, "dmvfn", "dvf", "prednet", "copy_last", "dmvfn-official")}
     for cell in filled.itertuples():
@@ -76,9 +76,9 @@ def test_every_cell_traces_back_to_a_score_or_complexity_file(compared: Plan) ->
             continue
         scores = pd.read_parquet(cell.score_files)
         assert set(scores["experiment"]) == {cell.experiment} and set(scores["protocol"]) == {"kitti"}
-    official = pd.read_parquet(compared.score_file("dmvfn-official-kitti", "kitti"))
+    official = pd.read_parquet(compared.paths.score_file("dmvfn-official-kitti", "kitti"))
     assert set(official["source"]) == {"official-weights"}
-    assert Path(compared.get("dmvfn-official-kitti").weights).is_file()
+    assert Path(compared.experiment_set.get("dmvfn-official-kitti").weights).is_file()
     # The plugin was trained by the pipeline with the options given on the command line.
-    spec = Path(compared.spec_file(f"{NAME}-kitti")).read_text()
-    assert '"width": 8' in spec and Path(compared.checkpoint_file(f"{NAME}-kitti")).is_file()
+    spec = Path(compared.paths.spec_file(f"{NAME}-kitti")).read_text()
+    assert '"width": 8' in spec and Path(compared.paths.checkpoint_file(f"{NAME}-kitti")).is_file()

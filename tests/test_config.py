@@ -39,8 +39,8 @@ def _plan(config: dict, tmp_path: Path, experiments: dict | None = None, tables:
 @pytest.mark.parametrize("name", CONFIGS)
 def test_shipped_configs_validate(name: str) -> None:
     plan = Plan.from_files([name], root=ROOT)
-    assert plan.experiments
-    for experiment in plan.experiments:
+    assert plan.experiment_set.by_id
+    for experiment in plan.experiment_set.by_id:
         ExperimentSpec.from_dict(plan.experiment_spec(experiment))
 
 
@@ -105,22 +105,22 @@ def test_recipe_schema_covers_train_spec() -> None:
 
 
 def test_ids_are_readable_and_stable(full: Plan) -> None:
-    assert "dmvfn-routing_none-city" in full.experiments
-    assert "dmvfn-scales_4_2_1-city" not in full.experiments  # the paper's default is just "dmvfn"
-    exp = full.experiments["dmvfn-routing_none-kitti"]
+    assert "dmvfn-routing_none-city" in full.experiment_set.by_id
+    assert "dmvfn-scales_4_2_1-city" not in full.experiment_set.by_id  # the paper's default is just "dmvfn"
+    exp = full.experiment_set.by_id["dmvfn-routing_none-kitti"]
     assert (exp.method, exp.options, exp.train_dataset, exp.recipe) == ("dmvfn", {"routing": "none"}, "kitti", "paper")
     assert full.experiment_set.experiment_id("dmvfn", "city", recipe="official", seed=7) == "dmvfn-city-official-seed7"
     # Every output path derives from the id.
-    assert full.score_file("dvf-kitti", "kitti") == "results/scores/dvf-kitti/kitti.parquet"
+    assert full.paths.score_file("dvf-kitti", "kitti") == "results/scores/dvf-kitti/kitti.parquet"
 
 
 def test_sources_and_checkpoints(full: Plan) -> None:
-    assert full.experiments["copy_last-city"].source == "untrained"
+    assert full.experiment_set.by_id["copy_last-city"].source == "untrained"
     assert full.evaluation_checkpoint("copy_last-city") is None
-    beta = full.experiments["dmvfn-beta_0.3-kitti"]
+    beta = full.experiment_set.by_id["dmvfn-beta_0.3-kitti"]
     assert not beta.trained_here and beta.checkpoint_of == "dmvfn-kitti"
     assert full.evaluation_checkpoint(beta.id) == "results/checkpoints/dmvfn-kitti/final.pt"
-    official = full.experiments["dmvfn-official-city"]
+    official = full.experiment_set.by_id["dmvfn-official-city"]
     assert official.source == "official-weights" and official.weights.endswith("dmvfn_city.pkl")
     spec = full.experiment_spec(official.id)
     assert spec["train"] is None and spec["weights"] == official.weights
@@ -128,26 +128,26 @@ def test_sources_and_checkpoints(full: Plan) -> None:
 
 def test_full_config_covers_every_table_row(full: Plan) -> None:
     """Every variant a table or figure names is trained/evaluated on that table's configuration."""
-    for name in full.tables:
-        plan = full.table_plan(name)
+    for name in full.artefacts.tables:
+        plan = full.artefacts.table_plan(name)
         for row in plan.get("rows", []):
             if "variant" in row:
                 assert row["status"] == "run", (name, row)
         for panel in plan.get("panels", []):
             assert all(panel["cells"].values()), (name, panel)
-    for name in full.figures:
-        assert full.figure_inputs(name), name
+    for name in full.artefacts.figures:
+        assert full.artefacts.figure_inputs(name), name
 
 
 def test_smoke_config_is_a_reduction_of_the_full_one() -> None:
     smoke = Plan.from_files(["config/smoke.yaml"], root=ROOT)
     full = Plan.from_files(["config/config.yaml"], root=ROOT)
-    assert set(smoke.tables) == set(full.tables) and set(smoke.figures) == set(full.figures)
+    assert set(smoke.artefacts.tables) == set(full.artefacts.tables) and set(smoke.artefacts.figures) == set(full.artefacts.figures)
     # ... apart from the extra training seeds the smoke run exercises (config/smoke.yaml: training_seeds)
-    extra_seeds = {e.id for e in smoke.experiments.values() if e.seed != smoke.config["seed"]}
-    assert extra_seeds and all(smoke.get(e).variant in smoke.config["training_seeds"] for e in extra_seeds)
-    assert set(smoke.experiments) - extra_seeds < set(full.experiments)
-    assert all(e.recipe in (None, "smoke") for e in smoke.experiments.values())
+    extra_seeds = {e.id for e in smoke.experiment_set.by_id.values() if e.seed != smoke.config["seed"]}
+    assert extra_seeds and all(smoke.experiment_set.get(e).variant in smoke.config["training_seeds"] for e in extra_seeds)
+    assert set(smoke.experiment_set.by_id) - extra_seeds < set(full.experiment_set.by_id)
+    assert all(e.recipe in (None, "smoke") for e in smoke.experiment_set.by_id.values())
 
 
 def test_training_seeds_name_known_variants(tmp_path: Path) -> None:
@@ -164,5 +164,5 @@ def test_gpu_hours_follow_the_written_assumptions(full: Plan) -> None:
     assert estimate.train_hours == pytest.approx(conf["train_gpu_hours"])
     assert estimate.eval_hours == pytest.approx(proto["eval_gpu_hours"] * seeds)
     total = full.estimate()
-    assert total.train_jobs == sum(e.trained_here for e in full.experiments.values())
+    assert total.train_jobs == sum(e.trained_here for e in full.experiment_set.by_id.values())
     assert "GPU-hours" in total.summary()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import ROOT, SMOKE_CONFIG, Workflow, job_counts, requires_snakemake
+from vpbench.pipeline.jobs import JobGraph
 from vpbench.pipeline.plan import Plan
 
 pytestmark = requires_snakemake
@@ -21,11 +22,11 @@ def test_dry_run_lists_the_full_reproduction(workflow: Workflow) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
     # the planner's job graph (the estimate, docs/pipeline.md's counts) is Snakemake's DAG, rule by rule
-    assert counts == plan.job_counts()
-    trained = {e.id for e in plan.experiments.values() if e.trained_here}
+    assert counts == JobGraph(plan).counts()
+    trained = {e.id for e in plan.experiment_set.by_id.values() if e.trained_here}
     assert counts["train"] == len(trained)
-    assert counts["table"] == len(plan.tables) == 13
-    assert counts["figure"] == len(plan.figures) == 7
+    assert counts["table"] == len(plan.artefacts.tables) == 13
+    assert counts["figure"] == len(plan.artefacts.figures) == 7
     for experiment in ("dmvfn-city", "dmvfn-routing_none-kitti", "dvf-ucf101", "prednet-kitti", "dmvfn-scales_1_2_4-ucf101", "dmvfn-ucfsports"):
         assert f"results/checkpoints/{experiment}/final.pt" in result.stdout
     assert "results/scores/dmvfn-official-city/cityscapes.parquet" in result.stdout
@@ -37,7 +38,7 @@ def test_one_table_pulls_only_its_experiments(workflow: Workflow) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
     plan = Plan.from_files([ROOT / "config/config.yaml"], root=ROOT, method_checks="skip")
-    assert counts == plan.job_counts(["reports/tables/table6.md"])
+    assert counts == JobGraph(plan).counts(["reports/tables/table6.md"])
     # the estimate printed is that of the table's jobs, with the full run's beside it
     estimate = plan.estimate_targets(["reports/tables/table6.md"])
     assert f"GPU-hours estimate of reports/tables/table6.md" in result.stderr and estimate.headline() in result.stderr

@@ -33,21 +33,21 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory, smoke_data: SmokeData) -
     assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])
     plan = Plan(config, root=workflow.root)
     ran = job_counts(result.stderr)
-    assert ran["train"] == sum(e.trained_here for e in plan.experiments.values())
+    assert ran["train"] == sum(e.trained_here for e in plan.experiment_set.by_id.values())
     assert "prepare" not in ran and "smoke_data" not in ran  # the session's data is the pipeline's own, up to date
     return plan, workflow, path
 
 
 def test_every_artefact_is_written(smoke_run) -> None:
     plan, _, _ = smoke_run
-    missing = [target for target in plan.report_targets() if not Path(target).is_file()]
+    missing = [target for target in plan.artefacts.report_targets() if not Path(target).is_file()]
     assert not missing
 
 
 def test_every_reproduced_cell_traces_back_to_a_score_file(smoke_run) -> None:
     plan, _, _ = smoke_run
     reproduced = 0
-    for table in plan.tables:
+    for table in plan.artefacts.tables:
         cells = pd.read_csv(Path(plan.paths.reports) / "tables" / f"{table}.csv", keep_default_na=False)
         for cell in cells[cells["reproduced"] != ""].itertuples():
             reproduced += 1
@@ -70,7 +70,7 @@ def test_every_reproduced_cell_traces_back_to_a_score_file(smoke_run) -> None:
 
 def test_removing_a_score_file_rebuilds_only_what_reads_it(smoke_run, tmp_path: Path) -> None:
     plan, workflow, config = smoke_run
-    removed = plan.score_file("copy_last-kitti", "kitti")
+    removed = plan.paths.score_file("copy_last-kitti", "kitti")
     aside = Path(removed).rename(tmp_path / "aside.parquet")
     try:
         dry = workflow.smoke(config, "-n")
@@ -78,8 +78,8 @@ def test_removing_a_score_file_rebuilds_only_what_reads_it(smoke_run, tmp_path: 
         aside.rename(removed)  # back, time kept: the run stays complete for the other tests
     assert dry.returncode == 0, dry.stderr[-3000:]
     counts = job_counts(dry.stdout)
-    tables = [t for t in plan.tables if removed in plan.table_inputs(t)]
-    figures = [f for f in plan.figures if removed in plan.figure_inputs(f)]
+    tables = [t for t in plan.artefacts.tables if removed in plan.artefacts.table_inputs(t)]
+    figures = [f for f in plan.artefacts.figures if removed in plan.artefacts.figure_inputs(f)]
     expected = {"evaluate": 1, "table": len(tables), "results_page": 1, "all": 1}
     if figures:
         expected["figure"] = len(figures)

@@ -56,17 +56,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path]:
     config["paths"].update(results=str(tmp / "results"), reports=str(tmp / "reports"))
     plan = Plan(config, root=ROOT)
     rng = np.random.default_rng(0)
-    for experiment in plan.experiments.values():
+    for experiment in plan.experiment_set.by_id.values():
         blocks = "110101101" if experiment.method == "dmvfn" else ""
         for protocol in experiment.protocols:
-            score = Path(plan.score_file(experiment.id, protocol))
+            score = Path(plan.paths.score_file(experiment.id, protocol))
             score.parent.mkdir(parents=True, exist_ok=True)
             scores.write_scores(synthetic_scores(experiment, protocol, blocks), score)
-            complexity = Path(plan.complexity_file(experiment.id, protocol))
+            complexity = Path(plan.paths.complexity_file(experiment.id, protocol))
             complexity.parent.mkdir(parents=True, exist_ok=True)
             gflops = GFLOPS[experiment.method]
             complexity.write_text(json.dumps({"params": 3.5e6, "gflops": {"paper_convention": gflops, "routed_expected_paper_convention": None}}))
-            predictions = Path(plan.predictions_file(experiment.id, protocol))
+            predictions = Path(plan.paths.predictions_file(experiment.id, protocol))
             predictions.parent.mkdir(parents=True, exist_ok=True)
             steps = HORIZON.get(protocol, 1)
             np.savez(
@@ -93,7 +93,7 @@ def as_on_the_paper_data(table: dict) -> dict:
 
 def test_reproduced_cells_are_cumulative_means_beside_the_paper(world) -> None:
     plan, _ = world
-    cells = build_table(as_on_the_paper_data(plan.table_plan("table1")), ROOT).cells
+    cells = build_table(as_on_the_paper_data(plan.artefacts.table_plan("table1")), ROOT).cells
     dmvfn = cells[(cells["experiment"] == "dmvfn-city") & (cells["metric"] == "ms_ssim")].set_index("horizon")
     for k in (1, 3, 5):
         assert dmvfn.at[k, "reproduced"] == pytest.approx(100 * cumulative("ms_ssim", k))
@@ -106,13 +106,13 @@ def test_reproduced_cells_are_cumulative_means_beside_the_paper(world) -> None:
 
 def test_paper_only_and_not_run_rows_are_labelled(world, tmp_path: Path) -> None:
     plan, _ = world
-    render_table(plan.table_plan("table1"), tmp_path, ROOT)
+    render_table(plan.artefacts.table_plan("table1"), tmp_path, ROOT)
     text = (tmp_path / "table1.md").read_text()
     assert "| OPT | paper (reported in paper only) |" in text
     # The smoke config's official rows come from the official-format stand-in, labelled as such.
     assert "| DMVFN (official weights) [smoke stand-in: official format, weights trained here] | reproduced (official weights)" in text
     without_official = {k: v for k, v in plan.config.items() if k != "official_weights"}
-    render_table(Plan(without_official, root=ROOT).table_plan("table1"), tmp_path, ROOT)
+    render_table(Plan(without_official, root=ROOT).artefacts.table_plan("table1"), tmp_path, ROOT)
     assert "| DMVFN (official weights) | not run in this configuration |" in (tmp_path / "table1.md").read_text()
     assert "reproduced (retrained)" in text and "Δ reproduced − paper" in text
     assert "cumulative means over t+1..t+k" in text
@@ -123,8 +123,8 @@ def test_paper_only_and_not_run_rows_are_labelled(world, tmp_path: Path) -> None
 
 def test_every_reproduced_cell_traces_back_to_its_score_file(world, tmp_path: Path) -> None:
     plan, _ = world
-    for table in plan.tables:
-        render_table(plan.table_plan(table), tmp_path, ROOT)
+    for table in plan.artefacts.tables:
+        render_table(plan.artefacts.table_plan(table), tmp_path, ROOT)
         cells = pd.read_csv(tmp_path / f"{table}.csv", keep_default_na=False)
         reproduced = cells[cells["reproduced"] != ""]
         for cell in reproduced.itertuples():
@@ -139,14 +139,14 @@ def test_every_reproduced_cell_traces_back_to_its_score_file(world, tmp_path: Pa
 
 def test_usage_table_counts_routing_decisions(world) -> None:
     plan, _ = world
-    cells = build_table(plan.table_plan("table4"), ROOT).cells
+    cells = build_table(plan.artefacts.table_plan("table4"), ROOT).cells
     expected = [100.0 * int(bit) for bit in "110101101"]
     assert list(cells["reproduced"]) == pytest.approx(expected)
 
 
 def test_missing_score_file_is_named(world, tmp_path: Path) -> None:
     plan, _ = world
-    table = plan.table_plan("table5")
+    table = plan.artefacts.table_plan("table5")
     table["rows"][1]["cells"]["kitti"]["scores"] = [str(tmp_path / "gone.parquet")]
     with pytest.raises(TableError, match="gone.parquet"):
         build_table(table, ROOT)
@@ -154,15 +154,15 @@ def test_missing_score_file_is_named(world, tmp_path: Path) -> None:
 
 def test_every_figure_is_written(world, tmp_path: Path) -> None:
     plan, _ = world
-    for figure in plan.figures:
-        written = render_figure(plan.figure_plan(figure), tmp_path, ROOT)
+    for figure in plan.artefacts.figures:
+        written = render_figure(plan.artefacts.figure_plan(figure), tmp_path, ROOT)
         assert [p.suffix for p in written] == [".png", ".pdf"]
         assert all(p.stat().st_size > 1000 for p in written)
 
 
 def test_figure_with_missing_predictions_names_the_file(world, tmp_path: Path) -> None:
     plan, _ = world
-    figure = plan.figure_plan("fig4")
+    figure = plan.artefacts.figure_plan("fig4")
     figure["rows"][0]["cell"]["predictions"] = str(tmp_path / "absent.npz")
     with pytest.raises(FigureError, match="absent.npz"):
         render_figure(figure, tmp_path, ROOT)
@@ -181,13 +181,13 @@ def test_flow_colours_encode_direction() -> None:
 
 def test_cells_of_a_variant_trained_with_several_seeds_pool_every_seed(world, tmp_path: Path) -> None:
     plan, _ = world
-    seeds = plan.training_seeds("dmvfn-routing_none")
+    seeds = plan.experiment_set.training_seeds("dmvfn-routing_none")
     assert len(seeds) == 2  # config/smoke.yaml: training_seeds
-    cells = build_table(plan.table_plan("table1"), ROOT).cells
+    cells = build_table(plan.artefacts.table_plan("table1"), ROOT).cells
     pooled = cells[(cells["variant"] == "dmvfn-routing_none") & (cells["protocol"] == "kitti") & (cells["metric"] == "ms_ssim")]
     assert not pooled.empty and (pooled["n_train_seeds"] == 2).all()
     for record in pooled.itertuples():
-        assert record.score_files.split(";") == [plan.score_file(e, "kitti") for e in
+        assert record.score_files.split(";") == [plan.paths.score_file(e, "kitti") for e in
                                                  ("dmvfn-routing_none-kitti", "dmvfn-routing_none-kitti-seed1235")]
         assert "2 training seeds" in record.interval_covers
         # identical synthetic values on every clip and seed: the interval collapses onto the mean
@@ -196,16 +196,16 @@ def test_cells_of_a_variant_trained_with_several_seeds_pool_every_seed(world, tm
 
 def test_delta_lines_mark_consistency_with_the_paper(world, tmp_path: Path) -> None:
     plan, _ = world
-    result = build_table(as_on_the_paper_data(plan.table_plan("table1")), ROOT)
+    result = build_table(as_on_the_paper_data(plan.artefacts.table_plan("table1")), ROOT)
     marks = set(result.cells["consistency"].dropna())
     assert marks <= {"consistent", "above", "below"} and marks
-    markdown = render_table(as_on_the_paper_data(plan.table_plan("table1")), tmp_path, ROOT)[0].read_text()
+    markdown = render_table(as_on_the_paper_data(plan.artefacts.table_plan("table1")), tmp_path, ROOT)[0].read_text()
     assert "95% interval" in markdown and ("↑" in markdown or "↓" in markdown or "≈" in markdown)
 
 
 def test_smoke_tables_say_smoke_and_compare_nothing_but_parameters_with_the_paper(world, tmp_path: Path) -> None:
     plan, _ = world
-    table = plan.table_plan("table1")
+    table = plan.artefacts.table_plan("table1")
     assert table["title"].startswith("[SMOKE RUN]") and table["caption"].startswith("Smoke run")
     cells = build_table(table, ROOT).cells
     with_paper = cells[cells["paper"].notna() & cells["reproduced"].notna()]
@@ -236,14 +236,14 @@ def test_intervals_are_clipped_to_the_metric_range() -> None:
 
 def test_unknown_kinds_are_named_with_the_known_ones(world, tmp_path: Path) -> None:
     plan, _ = world
-    table = plan.table_plan("table5")
+    table = plan.artefacts.table_plan("table5")
     table["kind"] = "heatmap"
     from vpbench.reporting.figures import FIGURE_KINDS
     from vpbench.reporting.tables import TABLE_KINDS
 
     with pytest.raises(TableError, match=rf"unknown table kind 'heatmap'; known: {', '.join(sorted(TABLE_KINDS.names()))}"):
         build_table(table, ROOT)
-    figure = plan.figure_plan("fig7")
+    figure = plan.artefacts.figure_plan("fig7")
     figure["kind"] = "heatmap"
     with pytest.raises(FigureError, match=rf"unknown figure kind 'heatmap'; known: {', '.join(sorted(FIGURE_KINDS.names()))}"):
         render_figure(figure, tmp_path, ROOT)
@@ -264,7 +264,7 @@ def test_a_new_table_kind_is_one_registered_class(world, tmp_path: Path, monkeyp
             return [("first row", frame) for _, frame in super().display_groups(cells)[:1]]
 
     plan, _ = world
-    table = plan.table_plan("table5")
+    table = plan.artefacts.table_plan("table5")
     table["kind"] = "firstrow"
     written = render_table(table, tmp_path, ROOT)
     assert [p.name for p in written] == ["table5.md", "table5.csv", "table5.tex"]
@@ -284,7 +284,7 @@ def test_table_score_reader_fails_like_the_score_readers(world, tmp_path: Path) 
     from vpbench.reporting.tables import read_scores
 
     plan, _ = world
-    experiment = plan.experiments["dmvfn-city"]
+    experiment = plan.experiment_set.by_id["dmvfn-city"]
     bad = synthetic_scores(experiment, "cityscapes", "")
     bad.loc[0, "metric"] = "fid"
     bad.to_parquet(tmp_path / "bad.parquet")
@@ -366,9 +366,9 @@ def page(world) -> tuple[Path, int, int]:
     plan, _ = world
     reports = Path(plan.paths.reports)
     for name in TABLES:
-        render_table(plan.table_plan(name), reports / "tables", ROOT)
+        render_table(plan.artefacts.table_plan(name), reports / "tables", ROOT)
     for name in FIGURES:
-        render_figure(plan.figure_plan(name), reports / "figures", ROOT)
+        render_figure(plan.artefacts.figure_plan(name), reports / "figures", ROOT)
     return write_page(plan, reports / "index.html", tables=TABLES, figures=FIGURES), len(TABLES), len(FIGURES)
 
 

@@ -31,10 +31,10 @@ def test_what_the_snakefile_imports_and_asks_never_imports_torch(config: str) ->
         "from vpbench.pipeline.plan import Plan\n"
         "from vpbench.pipeline.resources import JobResources\n"
         f"plan = Plan(load_config([{config!r}]), method_checks='child')\n"
-        "plan.artefact_inputs(); plan.report_targets(); plan.estimate()\n"
-        "[plan.is_routed(e) for e in plan.experiments]\n"
+        "plan.artefacts.artefact_inputs(); plan.artefacts.report_targets(); plan.estimate()\n"
+        "[e.routed for e in plan.experiment_set.by_id.values()]\n"
         "resources = JobResources(plan.config, plan)\n"
-        "[resources.train(e) for e, x in plan.experiments.items() if x.trained_here]\n"
+        "[resources.train(e) for e, x in plan.experiment_set.by_id.items() if x.trained_here]\n"
         "print('torch' in sys.modules)\n"
     )
     assert run_python(code) == "False"

@@ -95,16 +95,17 @@ def test_job_counts_in_the_docs_are_the_graphs():
     import re
     from pathlib import Path
 
+    from vpbench.pipeline.jobs import JobGraph
     from vpbench.pipeline.plan import Plan
 
-    smoke = sum(Plan.from_files(["config/smoke.yaml"], method_checks="skip").job_counts().values())
+    smoke = sum(JobGraph(Plan.from_files(["config/smoke.yaml"], method_checks="skip")).counts().values())
     readme = Path("README.md").read_text() + Path("docs/performance.md").read_text()
     stated = {int(n) for n in re.findall(r"make smoke`?[^.\n]*?\((\d+) jobs", readme)}
     assert stated == {smoke}, f"README/docs/performance.md: `make smoke` runs {smoke} jobs, the text says {stated}"
     # the reduced graph of the cluster test (its configs and targets: tests/cluster/slurm_test.sh)
     config = load_config(["config/smoke.yaml", "tests/cluster/reduced.yaml"])
     reports = config["paths"]["reports"]
-    reduced = Plan(config, method_checks="skip").job_counts([f"{reports}/tables/table9.md", f"{reports}/figures/fig1.png"])
+    reduced = JobGraph(Plan(config, method_checks="skip")).counts([f"{reports}/tables/table9.md", f"{reports}/figures/fig1.png"])
     assert f"reduced smoke graph ({sum(reduced.values())} jobs" in " ".join(readme.split())
     # docs/pipeline.md's example of `snakemake -n <target>` is what it prints
     example = Plan.from_files(["config/config.yaml"], method_checks="skip").estimate_summary(["reports/tables/table5.md"])

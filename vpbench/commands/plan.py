@@ -73,14 +73,15 @@ def run_plan(args: argparse.Namespace) -> int:
 
     plan = Plan.from_files(args.config, overrides=args.override)  # a ConfigError: one line, exit 2
     estimate = plan.estimate()
-    print(f"{len(plan.experiments)} experiments ({estimate.train_jobs} trainings, {estimate.eval_jobs} evaluations)")
-    for exp in plan.experiments.values():
+    experiments = plan.experiment_set.by_id
+    print(f"{len(experiments)} experiments ({estimate.train_jobs} trainings, {estimate.eval_jobs} evaluations)")
+    for exp in experiments.values():
         what = "train" if exp.trained_here else exp.source
         print(f"  {exp.id:<45} {what:<17} {', '.join(exp.protocols)}")
     print(estimate.summary())
     if args.json:
         payload = {
-            "experiments": {k: asdict(v) for k, v in plan.experiments.items()},
+            "experiments": {k: asdict(v) for k, v in experiments.items()},
             "estimate": {**asdict(estimate), "total_hours": estimate.total_hours},
         }
         atomic_write_json(args.json, payload, sort_keys=True)

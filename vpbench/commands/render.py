@@ -62,40 +62,41 @@ def run_render(args: argparse.Namespace) -> int:
         from vpbench.reporting.page import write_page
 
         plan = _plan(args)
-        print(f"wrote {write_page(plan, args.out or Path(plan.paths.reports) / 'index.html')}")
+        print(f"wrote {write_page(plan, args.out or Path(plan.paths.results_page))}")
         return 0
     from vpbench.pipeline.config import ConfigError
 
     # Errors rise to vpbench.cli.main: a config error exits 2, a missing or malformed score file 1.
     # The renderers are imported per target (a table job does not pay for matplotlib).
     plan = _plan(args)
-    targets = list(plan.tables) + list(plan.figures) if args.target == "all" else [args.target]
+    artefacts, paths = plan.artefacts, plan.paths
+    targets = list(artefacts.tables) + list(artefacts.figures) if args.target == "all" else [args.target]
     for target in targets:
         if target == "compare":
             from vpbench.reporting.tables import render_table
 
-            out = args.out_dir or Path(plan.paths.reports) / "compare"
-            written = render_table(plan.compare_plan(), out)
+            out = args.out_dir or Path(paths.compare_dir)
+            written = render_table(artefacts.compare_plan(), out)
         elif target == "compare-steps":
             from vpbench.reporting.figures import render_compare_steps
 
             if not args.protocol:
                 raise ConfigError("render compare-steps needs --protocol <name>")
-            out = args.out_dir or Path(plan.paths.reports) / "compare"
-            written = render_compare_steps(plan.compare_plan(), args.protocol, out)
-        elif target in plan.tables:
+            out = args.out_dir or Path(paths.compare_dir)
+            written = render_compare_steps(artefacts.compare_plan(), args.protocol, out)
+        elif target in artefacts.tables:
             from vpbench.reporting.tables import render_table
 
-            out = args.out_dir or Path(plan.paths.reports) / "tables"
-            written = render_table(plan.table_plan(target), out)
-        elif target in plan.figures:
+            out = args.out_dir or Path(paths.tables_dir)
+            written = render_table(artefacts.table_plan(target), out)
+        elif target in artefacts.figures:
             from vpbench.reporting.figures import render_figure
 
-            out = args.out_dir or Path(plan.paths.reports) / "figures"
-            written = render_figure(plan.figure_plan(target), out)
+            out = args.out_dir or Path(paths.figures_dir)
+            written = render_figure(artefacts.figure_plan(target), out)
         else:
             raise ConfigError(
-                f"unknown target {target!r}; tables: {', '.join(plan.tables)}; figures: {', '.join(plan.figures)}"
+                f"unknown target {target!r}; tables: {', '.join(artefacts.tables)}; figures: {', '.join(artefacts.figures)}"
             )
         print("wrote " + ", ".join(str(p) for p in written))
     return 0

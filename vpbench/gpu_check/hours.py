@@ -58,7 +58,7 @@ def recompute_hours(seconds_per_step: dict[str, float], measured_batch: int, mea
     total_steps = 0
     train_hours = 0.0
     per_job: list[dict[str, Any]] = []
-    for experiment in plan.experiments.values():
+    for experiment in plan.experiment_set.by_id.values():
         if not experiment.trained_here:
             continue
         key = _rate_key(experiment.method, experiment.options)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vpbench.pipeline.config import ConfigError, method_name_of, parse_method_options
+from vpbench.pipeline.paths import official_dir
 
 OFFICIAL_SOURCE = "official-weights"
 DEFAULT_OFFICIAL_VARIANT = "dmvfn-official"
@@ -43,10 +44,24 @@ class Experiment:
     weights: str | None = None  # official weights file
     checkpoint_of: str | None = None  # experiment id whose trained checkpoint is evaluated with these options
 
+    def __post_init__(self) -> None:
+        # The evaluated weights come from one place (Plan.evaluation_checkpoint decides which from this).
+        origins = [name for name, given in (("its own training", self.trained_here), ("checkpoint_of", self.checkpoint_of),
+                                            ("released weights", self.weights)) if given]
+        if len(origins) > 1:
+            raise ValueError(f"experiment {self.id!r}: its weights come from one place, not from {' and '.join(origins)}")
+
     @property
     def trained_here(self) -> bool:
         """True when this experiment has its own training job."""
         return self.source == "retrained" and self.checkpoint_of is None
+
+    @property
+    def routed(self) -> bool:
+        """Whether the method's blocks vary per sample (torch-free for the built-in methods: ``models.registry``)."""
+        from models.registry import is_routed
+
+        return is_routed(self.method, self.options)
 
 
 @dataclass(frozen=True)
@@ -135,7 +150,7 @@ class ExperimentSet:
             "label": official.get("label", "DMVFN (official weights)"),
             "options": dict(official.get("method_options") or {}),
             "configurations": list(official["files"]),
-            "official_files": {c: f"{official.get('dir', 'resources/weights')}/{f}" for c, f in official["files"].items()},
+            "official_files": {c: f"{official_dir(self.config)}/{f}" for c, f in official["files"].items()},
         }
 
     @property

@@ -4,14 +4,14 @@
 full run's; ``python -m vpbench.pipeline.resources`` and the tables of docs/pipeline.md count them. A test keeps
 this graph equal to Snakemake's own DAG (tests/test_pipeline_dag.py), so the counts in the docs are the DAG's.
 
-A file maps to the rule that writes it by its place in the layout (:mod:`vpbench.pipeline.paths`); the rule's
-inputs are those of ``workflow/rules/*.smk``. Targets are files or rule names (``all``, ``compare``), as on
-Snakemake's command line; none means the default target ``all``.
+A file maps to the rule that writes it by the output patterns the rule files declare too
+(:meth:`vpbench.pipeline.paths.Paths.rule_patterns`); the rule's inputs are those of ``workflow/rules/*.smk``, the
+evaluated checkpoint :meth:`vpbench.pipeline.plan.Plan.evaluation_checkpoint`. Targets are files or rule names
+(``all``, ``compare``), as on Snakemake's command line; none means the default target ``all``.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,31 +43,9 @@ class JobGraph:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        cfg = plan.config
-        self.results = cfg["paths"]["results"]
-        self.reports = cfg["paths"]["reports"]
-        self.prepared = cfg["paths"]["prepared"]
-        self.raw = cfg["paths"]["raw"]
-        official = cfg.get("official_weights") or {}
-        self.official_dir = official.get("dir", "resources/weights") if official else None
-        r, rep = re.escape(self.results), re.escape(self.reports)
-        self.patterns: list[tuple[str, re.Pattern[str]]] = [
-            ("spec", re.compile(rf"{r}/specs/(?P<experiment>[^/]+)\.json")),
-            ("train", re.compile(rf"{r}/checkpoints/(?P<experiment>[^/]+)/final\.pt")),
-            ("evaluate", re.compile(rf"{r}/scores/(?P<experiment>[^/]+)/(?P<protocol>[^/]+)\.parquet")),
-            ("complexity", re.compile(rf"{r}/complexity/(?P<experiment>[^/]+)/(?P<protocol>[^/]+)\.json")),
-            ("predictions", re.compile(rf"{r}/predictions/(?P<experiment>[^/]+)/(?P<protocol>[^/]+)\.npz")),
-            ("prepare", re.compile(rf"{re.escape(self.prepared)}/(?P<dataset>[^/]+)/manifest\.json")),
-            ("smoke_data", re.compile(rf"{re.escape(self.raw)}/\.smoke-stamp\.json")),
-            ("table", re.compile(rf"{rep}/tables/(?P<table>table[0-9]+)\.(md|csv|tex)")),
-            ("figure", re.compile(rf"{rep}/figures/(?P<figure>fig[0-9]+)\.(png|pdf)")),
-            ("compare_steps_figure", re.compile(rf"{rep}/compare/(?P<name>[^/]+)-steps-(?P<protocol>[^/]+)\.(png|pdf)")),
-            ("compare_table", re.compile(rf"{rep}/compare/(?P<name>[^/]+)\.(md|csv|tex)")),
-            ("results_page", re.compile(rf"{rep}/index\.html")),
-        ]
-        if self.official_dir:
-            rule = "official_standin" if plan.official_standin else "official_weights"
-            self.patterns.append((rule, re.compile(rf"{re.escape(self.official_dir)}/(?P<name>[^/]+)\.pkl")))
+        self.paths = plan.paths
+        #: (rule, regular expression) of every file a rule writes, from the layout the rule files declare
+        self.patterns = self.paths.rule_patterns()
 
     # -- what a file or rule needs ---------------------------------------------------------------------------------
     def job_of(self, path: str) -> Job | None:
@@ -81,42 +59,35 @@ class JobGraph:
 
     def inputs(self, job: Job) -> list[str]:
         """The files ``job`` reads (what its rule's ``input:`` resolves to)."""
-        plan, rule = self.plan, job.rule
+        plan, paths, artefacts, rule = self.plan, self.paths, self.plan.artefacts, job.rule
         if rule == "all":
-            return [*plan.report_targets(), *plan.artefact_inputs(), f"{self.reports}/index.html"]
+            return [*artefacts.report_targets(), *artefacts.artefact_inputs(), paths.results_page]
         if rule == "compare":
-            return plan.compare_files()
+            return artefacts.compare_files()
         if rule in ("compare_table", "compare_steps_figure"):
-            return plan.compare_inputs()
+            return artefacts.compare_inputs()
         if rule == "results_page":
-            return plan.report_targets()
+            return artefacts.report_targets()
         if rule == "table":
-            return plan.table_inputs(job.key[0])
+            return artefacts.table_inputs(job.key[0])
         if rule == "figure":
-            return plan.figure_inputs(job.key[0])
+            return artefacts.figure_inputs(job.key[0])
         if rule == "prepare":
-            return [f"{self.raw}/.smoke-stamp.json"] if plan.config["raw_data"] == "smoke" else []
+            return [paths.smoke_stamp] if plan.config["raw_data"] == "smoke" else []
         if rule == "official_standin":
-            return [plan.checkpoint_file(plan.standin_source(f"{self.official_dir}/{job.key[0]}.pkl"))]
+            return [paths.checkpoint_file(plan.experiment_set.standin_source(paths.official_weights_file(job.key[0])))]
         if rule in ("smoke_data", "official_weights", "spec"):
             return []
-        exp = plan.get(job.key[0])
+        exp = plan.experiment_set.get(job.key[0])
         if rule == "train":
-            return [plan.spec_file(exp.id), f"{self.prepared}/{exp.train_dataset}/manifest.json"]
+            return [paths.spec_file(exp.id), paths.manifest_file(exp.train_dataset)]
         if rule == "complexity":
-            return [plan.score_file(exp.id, job.key[1])] if plan.is_routed(exp.id) else []
+            return [paths.score_file(exp.id, job.key[1])] if exp.routed else []
         if rule in ("evaluate", "predictions"):
             dataset = plan.config["protocols"][job.key[1]]["dataset"]
-            return [plan.spec_file(exp.id), f"{self.prepared}/{dataset}/manifest.json", *self._checkpoint(exp.id)]
+            checkpoint = plan.evaluation_checkpoint(exp.id)
+            return [paths.spec_file(exp.id), paths.manifest_file(dataset), *([checkpoint] if checkpoint else [])]
         raise ConfigError(f"no inputs known for rule {rule!r}")
-
-    def _checkpoint(self, experiment: str) -> list[str]:
-        exp = self.plan.get(experiment)
-        if exp.trained_here:
-            return [self.plan.checkpoint_file(exp.id)]
-        if exp.checkpoint_of:
-            return [self.plan.checkpoint_file(exp.checkpoint_of)]
-        return [exp.weights] if exp.weights else []
 
     def target_job(self, target: str) -> Job:
         if target in ("all", "compare"):

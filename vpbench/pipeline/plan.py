@@ -1,10 +1,13 @@
-"""The reproduction plan: one object over the pipeline package, what the Snakefile and the commands hold.
+"""The reproduction plan: what the Snakefile and the commands hold.
 
-``Plan(config)`` loads and validates the config files (:mod:`~vpbench.pipeline.config`), resolves the experiments
-(:mod:`~vpbench.pipeline.experiments`), checks them (:mod:`~vpbench.pipeline.checks`), and answers where files live
-(:mod:`~vpbench.pipeline.paths`), what each table and figure reads (:mod:`~vpbench.pipeline.artefacts`) and what the
-plan costs (:mod:`~vpbench.pipeline.cost`). It holds no logic of its own beyond putting those together. Importing it
-never imports torch (a test says so): the Snakefile imports it in every Snakemake process.
+``Plan(config)`` validates the config (:mod:`~vpbench.pipeline.config`), builds and checks the pieces
+(:mod:`~vpbench.pipeline.checks`) and holds them, each asked by its own name: ``plan.experiment_set``, the
+experiments (:mod:`~vpbench.pipeline.experiments`); ``plan.paths``, where every file lives
+(:mod:`~vpbench.pipeline.paths`); ``plan.artefacts``, what each table and figure reads
+(:mod:`~vpbench.pipeline.artefacts`). What the plan itself decides from them: the checkpoint an evaluation loads,
+the experiment spec, and the GPU-hours estimate (:mod:`~vpbench.pipeline.cost`, of the jobs
+:mod:`~vpbench.pipeline.jobs` counts). Importing it never imports torch (a test says so): the Snakefile imports it
+in every Snakemake process.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from vpbench.pipeline import checks
 from vpbench.pipeline.artefacts import Artefacts
 from vpbench.pipeline.config import DEFAULT_CONFIG, ConfigError, check_references, deep_merge, load_config, read_validated, validate
 from vpbench.pipeline.cost import CostEstimate, estimate
-from vpbench.pipeline.experiments import Comparison, Experiment, ExperimentSet
+from vpbench.pipeline.experiments import ExperimentSet
 from vpbench.pipeline.paths import Paths
 
 #: recipe keys that steer launching and estimates, not training: left out of the experiment spec
@@ -26,7 +29,7 @@ MethodChecks = Literal["here", "child", "skip"]
 
 
 class Plan:
-    """The resolved configuration: experiments, file paths, and the inputs of every table and figure."""
+    """The resolved configuration: its experiments, file paths and artefacts, and what follows from them."""
 
     def __init__(self, config: Mapping[str, Any], root: str | Path = ".", where: str = "config",
                  method_checks: MethodChecks = "here") -> None:
@@ -63,60 +66,12 @@ class Plan:
             names.append("--config")
         return cls(config, root=root, where=" + ".join(names), method_checks=method_checks)
 
-    # -- experiments --------------------------------------------------------------------------------------------
-    @property
-    def experiments(self) -> dict[str, Experiment]:
-        return self.experiment_set.by_id
-
-    @property
-    def variants(self) -> dict[str, dict[str, Any]]:
-        return self.experiment_set.variants
-
-    @property
-    def comparison(self) -> Comparison | None:
-        return self.experiment_set.comparison
-
-    @property
-    def tables(self) -> dict[str, dict[str, Any]]:
-        return self.artefacts.tables
-
-    @property
-    def figures(self) -> dict[str, dict[str, Any]]:
-        return self.artefacts.figures
-
-    def get(self, experiment: str) -> Experiment:
-        return self.experiment_set.get(experiment)
-
-    @property
-    def official_variant(self) -> str | None:
-        return self.experiment_set.official_variant
-
-    @property
-    def official_standin(self) -> bool:
-        return self.experiment_set.official_standin
-
-    def standin_source(self, weights_file: str) -> str:
-        return self.experiment_set.standin_source(weights_file)
-
-    def training_seeds(self, variant: str) -> list[int]:
-        return self.experiment_set.training_seeds(variant)
-
-    def is_routed(self, experiment: str) -> bool:
-        """Whether the experiment's method routes (torch-free for the built-in methods: ``models.registry``)."""
-        from models.registry import is_routed
-
-        exp = self.get(experiment)
-        return is_routed(exp.method, exp.options)
-
-    def gpus(self, experiment: str) -> int:
-        exp = self.experiments[experiment]
-        if not exp.trained_here:
-            return 0
-        return int(self.config["recipes"][exp.recipe].get("gpus", 1))
-
+    # -- what the plan decides ----------------------------------------------------------------------------------
     def evaluation_checkpoint(self, experiment: str) -> str | None:
-        """The checkpoint ``vpbench evaluate`` loads for ``experiment`` (None: the method is built untrained)."""
-        exp = self.experiments[experiment]
+        """The checkpoint ``vpbench evaluate`` loads for ``experiment`` (None: the method is built untrained): the
+        one decision, read by the spec, the evaluate and predictions rules and the job graph. At most one of the
+        three applies (:class:`~vpbench.pipeline.experiments.Experiment` refuses two)."""
+        exp = self.experiment_set.get(experiment)
         if exp.weights:
             return exp.weights
         if exp.checkpoint_of:
@@ -129,7 +84,7 @@ class Plan:
         """The ``vpbench.pipeline.spec.ExperimentSpec`` dict of ``experiment`` (validated by ExperimentSpec itself)."""
         from vpbench.pipeline.spec import ExperimentSpec
 
-        exp = self.get(experiment)
+        exp = self.experiment_set.get(experiment)
         evaluation = self.config["evaluation"]
         train = None
         if exp.trained_here:
@@ -152,62 +107,6 @@ class Plan:
         }
         return ExperimentSpec.from_dict(spec, where=f"experiment {exp.id}").to_dict()
 
-    # -- paths (one home: vpbench.pipeline.paths) ---------------------------------------------------------------
-    def raw_dir(self, dataset: str) -> str:
-        return self.paths.raw_dir(dataset)
-
-    def prepared_dir(self, dataset: str) -> str:
-        return self.paths.prepared_dir(dataset)
-
-    def spec_file(self, experiment: str) -> str:
-        return self.paths.spec_file(experiment)
-
-    def checkpoint_file(self, experiment: str) -> str:
-        return self.paths.checkpoint_file(experiment)
-
-    def score_file(self, experiment: str, protocol: str) -> str:
-        return self.paths.score_file(experiment, protocol)
-
-    def complexity_file(self, experiment: str, protocol: str) -> str:
-        return self.paths.complexity_file(experiment, protocol)
-
-    def predictions_file(self, experiment: str, protocol: str) -> str:
-        return self.paths.predictions_file(experiment, protocol)
-
-    # -- artefacts (vpbench.pipeline.artefacts) -----------------------------------------------------------------
-    def table_plan(self, name: str) -> dict[str, Any]:
-        return self.artefacts.table_plan(name)
-
-    def figure_plan(self, name: str) -> dict[str, Any]:
-        return self.artefacts.figure_plan(name)
-
-    def compare_plan(self) -> dict[str, Any]:
-        return self.artefacts.compare_plan()
-
-    def score_expectation(self, experiment: str, protocol: str) -> dict[str, Any]:
-        return self.artefacts.score_expectation(experiment, protocol)
-
-    def table_inputs(self, name: str) -> list[str]:
-        return self.artefacts.table_inputs(name)
-
-    def figure_inputs(self, name: str) -> list[str]:
-        return self.artefacts.figure_inputs(name)
-
-    def compare_inputs(self) -> list[str]:
-        return self.artefacts.compare_inputs()
-
-    def compare_files(self, name: str | None = None) -> list[str]:
-        return self.artefacts.compare_files(name)
-
-    def compare_protocols(self) -> list[str]:
-        return self.artefacts.compare_protocols()
-
-    def report_targets(self) -> list[str]:
-        return self.artefacts.report_targets()
-
-    def artefact_inputs(self) -> list[str]:
-        return self.artefacts.artefact_inputs()
-
     # -- cost (vpbench.pipeline.cost) ---------------------------------------------------------------------------
     def estimate(self, experiments: Iterable[str] | None = None) -> CostEstimate:
         """Reference-GPU hours of training and evaluating ``experiments`` (every protocol of each), from the config's
@@ -215,7 +114,7 @@ class Plan:
         workflow's graph has them (:meth:`estimate_targets`)."""
         if experiments is None:
             return self.estimate_targets(())
-        return estimate(self.config, self.experiments, experiments)
+        return estimate(self.config, self.experiment_set.by_id, experiments)
 
     def estimate_targets(self, targets: Iterable[str]) -> CostEstimate:
         """The estimate of the jobs ``targets`` need (files or rule names as on Snakemake's command line; none: the
@@ -226,7 +125,7 @@ class Plan:
         graph = JobGraph(self)
         jobs = graph.jobs(targets)
         trained, evaluated = graph.experiments_of(jobs)
-        result = estimate(self.config, self.experiments, trained, evaluated)
+        result = estimate(self.config, self.experiment_set.by_id, trained, evaluated)
         result.rule_counts = graph.counts(targets)
         result.scope = " ".join(targets) if targets else "the full run (all)"
         return result
@@ -242,9 +141,3 @@ class Plan:
             return f"{self.estimate_targets(targets).summary()}\nFull run: {full.headline()}"
         except ConfigError as err:
             return f"{full.summary()}\n(no estimate of {' '.join(targets)}: {err})"
-
-    def job_counts(self, targets: Iterable[str] = ()) -> dict[str, int]:
-        """Jobs per rule that ``targets`` need (default: the full run), as Snakemake's DAG has them."""
-        from vpbench.pipeline.jobs import JobGraph
-
-        return JobGraph(self).counts(targets)

@@ -1,8 +1,9 @@
 """Cluster requests of the pipeline's jobs (GPUs, CPUs, memory, wall time), derived from the configuration.
 
-The Snakemake rules take their ``resources:`` from here (``workflow/rules/common.smk``); the SLURM executor turns
-them into ``--gpus``, ``--cpus-per-task``, ``--mem`` and ``--time``. A profile's ``set-resources`` overrides any
-of them. What the requests are built from:
+The Snakefile attaches these requests to every rule that runs a command (:meth:`JobResources.snakemake_resources`:
+``cpus_per_task``, ``mem_mb`` and ``runtime``, and ``gpu`` for :data:`GPU_RULES`); the SLURM executor turns them
+into ``--gpus``, ``--cpus-per-task``, ``--mem`` and ``--time``. A profile's ``set-resources`` overrides any of them.
+What the requests are built from:
 
 * GPUs: only where the job's device is CUDA. A training job asks for its recipe's ``gpus``; an evaluation job for
   one GPU when ``evaluation.device`` is ``cuda``. Everything else asks for none.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
 PREFETCH_PER_WORKER = 2
 #: rules that only name other jobs' files (no command, no resources)
 TARGET_RULES = ("all", "compare")
+#: Snakemake resource -> field of the job's :class:`Request`, asked by every rule that runs a command
+SNAKEMAKE_RESOURCES = {"cpus_per_task": "cpus", "mem_mb": "mem_mb", "runtime": "runtime"}
+#: the rules whose jobs may run on GPUs: they also ask for ``gpu`` (their request's ``gpus``, 0 on CPU)
+GPU_RULES = ("train", "evaluate")
 #: frames per training sample: two context frames and the target
 FRAMES_PER_SAMPLE = 3
 
@@ -114,9 +119,9 @@ class JobResources:
 
     # -- rules ---------------------------------------------------------------------------------------------
     def train(self, experiment: str) -> Request:
-        exp = self.plan.get(experiment)
+        exp = self.plan.experiment_set.get(experiment)
         recipe = self.config["recipes"][exp.recipe]
-        gpus = self.plan.gpus(experiment)
+        gpus = int(recipe.get("gpus", 1))
         processes = gpus or int(self.settings["cpu_processes"])
         workers = int(recipe.get("num_workers", TrainSpec.__dataclass_fields__["num_workers"].default))
         crop = int(recipe.get("crop") or RECIPES[recipe.get("recipe", "paper")].crop)
@@ -131,13 +136,13 @@ class JobResources:
                        runtime=runtime, processes=processes)
 
     def _train_gpu_hours(self, experiment: str) -> float | None:
-        if self.config["configurations"][self.plan.get(experiment).configuration].get("train_gpu_hours") is None:
+        if self.config["configurations"][self.plan.experiment_set.get(experiment).configuration].get("train_gpu_hours") is None:
             return None
         # estimate() divides by the speed-up; _runtime divides again, so undo it here
         return self.plan.estimate([experiment]).train_hours * float(self.config["compute"].get("speedup", 1.0))
 
     def evaluate(self, experiment: str, protocol: str) -> Request:
-        exp = self.plan.get(experiment)
+        exp = self.plan.experiment_set.get(experiment)
         protocol_spec = self.config["protocols"][protocol]
         height, width = parse_size(protocol_spec["size"])
         megapixels = self.settings["eval_frames"] * height * width / 1e6
@@ -171,6 +176,18 @@ class JobResources:
             return self.prepare()
         return self.other(rule)
 
+    def snakemake_resources(self, rule: str) -> dict[str, Callable[..., int]]:
+        """The ``resources:`` of ``rule`` for Snakemake, each a function of the job's wildcards (the Snakefile
+        attaches them to every rule that runs a command)."""
+        fields = {"gpu": "gpus", **SNAKEMAKE_RESOURCES} if rule in GPU_RULES else SNAKEMAKE_RESOURCES
+        return {resource: self._resource(rule, field) for resource, field in fields.items()}
+
+    def _resource(self, rule: str, field: str) -> Callable[..., int]:
+        def request(wildcards: Any) -> int:  # Snakemake passes the argument by this name
+            return getattr(self.request(rule, dict(wildcards.items())), field)
+
+        return request
+
     # -- the per-rule table ---------------------------------------------------------------------------------
     def jobs(self, targets: Sequence[str] = ()) -> list[tuple[str, dict[str, str]]]:
         """The jobs of the graph of ``targets`` (default: the full run) that run a command, as the workflow's DAG
@@ -202,7 +219,9 @@ class JobResources:
 
     def docs_table(self) -> str:
         """The per-rule table and, under it, the jobs per rule of the full run (docs/pipeline.md shows both)."""
-        counts = self.plan.job_counts()
+        from vpbench.pipeline.jobs import JobGraph
+
+        counts = JobGraph(self.plan).counts()
         total = sum(counts.values())
         listed = ", ".join(f"{rule} {n}" for rule, n in counts.items())
         return f"{self.table()}\n\nJobs of the full run (`snakemake -n`): {total} = {listed}."

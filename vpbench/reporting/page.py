@@ -250,12 +250,12 @@ def write_page(plan: Any, out: str | Path, tables: Iterable[str] | None = None, 
     """``out`` (``<reports>/index.html``) from the tables, figures (default: all of the plan's) and comparisons of
     ``plan``'s reports folder."""
     reports = Path(plan.paths.reports)
-    chosen_tables = list(plan.tables) if tables is None else list(tables)
-    chosen_figures = list(plan.figures) if figures is None else list(figures)
+    chosen_tables = list(plan.artefacts.tables) if tables is None else list(tables)
+    chosen_figures = list(plan.artefacts.figures) if figures is None else list(figures)
     tables = [(name, Path(plan.paths.table_files(name)[0])) for name in chosen_tables]
     figures = []
     for name in chosen_figures:
-        spec = plan.figures[name]
+        spec = plan.artefacts.figures[name]
         figures.append((name, Path(plan.paths.figure_files(name)[0]), plan.artefacts.run_title(spec.get("title", name)),
                         plan.artefacts.run_caption(" ".join(str(spec.get("caption", "")).split()))))
     page = render_page(plan.artefacts.run, str(plan.config.get("description", "")), data_description(plan.config),

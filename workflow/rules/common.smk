@@ -1,16 +1,13 @@
-# Paths, wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.pipeline).
+# Wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.pipeline).
 import json
 import os
 import shlex
 
+from vpbench.pipeline.paths import WILDCARD_CONSTRAINTS
 from vpbench.pipeline.resources import JobResources
 
-RAW = config["paths"]["raw"]
-PREPARED = config["paths"]["prepared"]
-RESULTS = config["paths"]["results"]
-REPORTS = config["paths"]["reports"]
-LOGS = f"{RESULTS}/logs"
-OFFICIAL_DIR = (config.get("official_weights") or {}).get("dir", "resources/weights")
+# Every file's pattern: PATHS.score_file("{experiment}", "{protocol}") (vpbench.pipeline.paths, the one home).
+PATHS = PLAN.paths
 # Passed to the vpbench commands that read the config themselves (spec, render); the keys of `snakemake compare`
 # given with --config travel with them as a JSON override.
 CONFIG_ARGS = " ".join(f"--config {path}" for path in CONFIG_FILES)
@@ -18,26 +15,13 @@ COMPARE_OVERRIDES = {key: config[key] for key in COMPARE_KEYS if config.get(key)
 if COMPARE_OVERRIDES:
     CONFIG_ARGS = f"{CONFIG_ARGS} --override {shlex.quote(json.dumps(COMPARE_OVERRIDES, sort_keys=True))}"
 EVAL_DEVICE = config["evaluation"].get("device", "cuda")
-# GPUs, CPUs, memory and wall time of every job, from the config (vpbench.pipeline.resources; docs/pipeline.md).
+# GPUs, CPUs, memory and wall time of every job, from the config (vpbench.pipeline.resources; docs/pipeline.md):
+# the Snakefile attaches them to every rule once the rules are defined.
 JOB_RESOURCES = JobResources(config, PLAN)
 
 
-def requested(rule, field):
-    """A resource callable: ``field`` (gpus, cpus, mem_mb, runtime) of the rule's request for the job."""
-
-    def request(wildcards):
-        return getattr(JOB_RESOURCES.request(rule, dict(wildcards.items())), field)
-
-    return request
-
-
 wildcard_constraints:
-    dataset="[a-z0-9_]+",
-    protocol="[a-z0-9_]+",
-    experiment="[a-z0-9_.]+(-[a-z0-9_.]+)*",
-    table="table[0-9]+",
-    figure="fig[0-9]+",
-    name="[a-z0-9][a-z0-9_.]*",
+    **WILDCARD_CONSTRAINTS,
 
 
 def parent_dir(wildcards, output):
@@ -47,7 +31,7 @@ def parent_dir(wildcards, output):
 
 # -- data ------------------------------------------------------------------------------------------------------
 def raw_inputs(wildcards):
-    return [f"{RAW}/.smoke-stamp.json"] if config["raw_data"] == "smoke" else []
+    return [PATHS.smoke_stamp] if config["raw_data"] == "smoke" else []
 
 
 def prepare_args(wildcards):
@@ -65,24 +49,20 @@ def prepare_args(wildcards):
     return " ".join(args)
 
 
-def prepared_manifest(dataset):
-    return f"{PREPARED}/{dataset}/manifest.json"
-
-
 def protocol_dataset(protocol):
     return config["protocols"][protocol]["dataset"]
 
 
 # -- experiments -----------------------------------------------------------------------------------------------
 def experiment(wildcards):
-    return PLAN.get(wildcards.experiment)
+    return PLAN.experiment_set.get(wildcards.experiment)
 
 
 def train_data(wildcards):
     exp = experiment(wildcards)
     if not exp.trained_here:
         raise ValueError(f"experiment {exp.id!r} is not trained by this workflow (source {exp.source})")
-    return prepared_manifest(exp.train_dataset)
+    return PATHS.manifest_file(exp.train_dataset)
 
 
 def launcher(wildcards):
@@ -98,23 +78,17 @@ def launcher(wildcards):
 
 
 def evaluation_data(wildcards):
-    return prepared_manifest(protocol_dataset(wildcards.protocol))
+    return PATHS.manifest_file(protocol_dataset(wildcards.protocol))
 
 
 def evaluation_data_root(wildcards):
-    return PLAN.prepared_dir(protocol_dataset(wildcards.protocol))
+    return PATHS.prepared_dir(protocol_dataset(wildcards.protocol))
 
 
 def checkpoint_inputs(wildcards):
-    """The evaluated checkpoint: trained here, the base experiment's (inference-time variants), or released."""
-    exp = experiment(wildcards)
-    if exp.trained_here:
-        return [PLAN.checkpoint_file(exp.id)]
-    if exp.checkpoint_of:
-        return [PLAN.checkpoint_file(exp.checkpoint_of)]
-    if exp.weights:
-        return [exp.weights]
-    return []
+    """The evaluated checkpoint (trained here, the base experiment's, or released; none for an untrained method)."""
+    evaluated = PLAN.evaluation_checkpoint(wildcards.experiment)
+    return [evaluated] if evaluated else []
 
 
 def checkpoint_arg(wildcards, input):
@@ -125,7 +99,7 @@ def checkpoint_arg(wildcards, input):
 def complexity_scores(wildcards):
     """A routed method's expected GFLOPs weight each block by its usage measured in the score file."""
     exp = experiment(wildcards)
-    return [PLAN.score_file(exp.id, wildcards.protocol)] if PLAN.is_routed(exp.id) else []
+    return [PATHS.score_file(exp.id, wildcards.protocol)] if exp.routed else []
 
 
 def usage_arg(wildcards, input):
@@ -138,23 +112,23 @@ def method_options_json(wildcards):
 
 # -- report ----------------------------------------------------------------------------------------------------
 def artefact_title(kind, name):
-    spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
+    spec = (PLAN.artefacts.tables if kind == "table" else PLAN.artefacts.figures)[name]
     return PLAN.artefacts.run_title(spec.get("title", name))  # a smoke run's say so
 
 
 def artefact_caption(kind, name):
-    spec = (PLAN.tables if kind == "table" else PLAN.figures)[name]
+    spec = (PLAN.artefacts.tables if kind == "table" else PLAN.artefacts.figures)[name]
     return PLAN.artefacts.run_caption(" ".join(spec.get("caption", "").split()))
 
 
 # -- official weights ------------------------------------------------------------------------------------------
 def missing_official_weights():
     """Released files the plan evaluates that are not on disk yet (None for smoke stand-ins, written here)."""
-    if PLAN.official_standin:
+    if PLAN.experiment_set.official_standin:
         return []
-    files = sorted({exp.weights for exp in PLAN.experiments.values() if exp.weights})
+    files = sorted({exp.weights for exp in PLAN.experiment_set.by_id.values() if exp.weights})
     return [path for path in files if not os.path.isfile(path)]
 
 
 def standin_checkpoint(wildcards):
-    return PLAN.checkpoint_file(PLAN.standin_source(f"{OFFICIAL_DIR}/{wildcards.name}.pkl"))
+    return PATHS.checkpoint_file(PLAN.experiment_set.standin_source(PATHS.official_weights_file(wildcards.name)))

@@ -5,27 +5,23 @@
 
 rule compare:
     input:
-        lambda wildcards: PLAN.compare_files(),
+        lambda wildcards: PLAN.artefacts.compare_files(),
 
 
 rule compare_table:
     input:
-        lambda wildcards: PLAN.compare_inputs(),
+        lambda wildcards: PLAN.artefacts.compare_inputs(),
     output:
-        md=report(f"{REPORTS}/compare/{{name}}.md", caption="../report/compare.rst", category="Comparison", labels={"method": "{name}", "format": "Markdown"}),
-        csv=f"{REPORTS}/compare/{{name}}.csv",
-        tex=f"{REPORTS}/compare/{{name}}.tex",
+        md=report(PATHS.compare_table_file("{name}", "md"), caption="../report/compare.rst", category="Comparison", labels={"method": "{name}", "format": "Markdown"}),
+        csv=PATHS.compare_table_file("{name}", "csv"),
+        tex=PATHS.compare_table_file("{name}", "tex"),
     log:
-        f"{LOGS}/render/compare_{{name}}.log",
+        PATHS.log_file("compare_table"),
     conda:
         "../envs/vpbench.yaml"
-    resources:
-        cpus_per_task=requested("compare_table", "cpus"),
-        mem_mb=requested("compare_table", "mem_mb"),
-        runtime=requested("compare_table", "runtime"),
     params:
         # The resolved rows and columns: another method, option or protocol selection re-renders the table.
-        plan=lambda wildcards: PLAN.compare_plan(),
+        plan=lambda wildcards: PLAN.artefacts.compare_plan(),
         config=CONFIG_ARGS,
         out_dir=parent_dir,
     shell:
@@ -34,20 +30,16 @@ rule compare_table:
 
 rule compare_steps_figure:
     input:
-        lambda wildcards: PLAN.compare_inputs(),
+        lambda wildcards: PLAN.artefacts.compare_inputs(),
     output:
-        png=report(f"{REPORTS}/compare/{{name}}-steps-{{protocol}}.png", caption="../report/compare_steps.rst", category="Comparison", labels={"method": "{name}", "protocol": "{protocol}"}),
-        pdf=f"{REPORTS}/compare/{{name}}-steps-{{protocol}}.pdf",
+        png=report(PATHS.compare_steps_file("{name}", "{protocol}", "png"), caption="../report/compare_steps.rst", category="Comparison", labels={"method": "{name}", "protocol": "{protocol}"}),
+        pdf=PATHS.compare_steps_file("{name}", "{protocol}", "pdf"),
     log:
-        f"{LOGS}/render/compare_{{name}}_steps_{{protocol}}.log",
+        PATHS.log_file("compare_steps_figure"),
     conda:
         "../envs/vpbench.yaml"
-    resources:
-        cpus_per_task=requested("compare_steps_figure", "cpus"),
-        mem_mb=requested("compare_steps_figure", "mem_mb"),
-        runtime=requested("compare_steps_figure", "runtime"),
     params:
-        plan=lambda wildcards: PLAN.compare_plan(),
+        plan=lambda wildcards: PLAN.artefacts.compare_plan(),
         config=CONFIG_ARGS,
         out_dir=parent_dir,
     shell:

@@ -6,15 +6,11 @@ rule complexity:
     input:
         scores=complexity_scores,
     output:
-        f"{RESULTS}/complexity/{{experiment}}/{{protocol}}.json",
+        PATHS.complexity_file("{experiment}", "{protocol}"),
     log:
-        f"{LOGS}/complexity/{{experiment}}/{{protocol}}.log",
+        PATHS.log_file("complexity"),
     conda:
         "../envs/vpbench.yaml"
-    resources:
-        cpus_per_task=requested("complexity", "cpus"),
-        mem_mb=requested("complexity", "mem_mb"),
-        runtime=requested("complexity", "runtime"),
     params:
         method=lambda wildcards: experiment(wildcards).method,
         options=method_options_json,

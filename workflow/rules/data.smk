@@ -6,15 +6,11 @@ if config["raw_data"] == "smoke":
 
     rule smoke_data:
         output:
-            f"{RAW}/.smoke-stamp.json",
+            PATHS.smoke_stamp,
         log:
-            f"{LOGS}/data/smoke_data.log",
+            PATHS.log_file("smoke_data"),
         conda:
             "../envs/vpbench.yaml"
-        resources:
-            cpus_per_task=requested("smoke_data", "cpus"),
-            mem_mb=requested("smoke_data", "mem_mb"),
-            runtime=requested("smoke_data", "runtime"),
         params:
             out=parent_dir,
         shell:
@@ -25,19 +21,15 @@ rule prepare:
     input:
         raw_inputs,
     output:
-        f"{PREPARED}/{{dataset}}/manifest.json",
+        PATHS.manifest_file("{dataset}"),
     log:
-        f"{LOGS}/data/prepare_{{dataset}}.log",
+        PATHS.log_file("prepare"),
     conda:
         "../envs/vpbench.yaml"
     # one worker process per thread (decode, resize, encode); Snakemake lowers it to --cores on a small machine
     threads: JOB_RESOURCES.prepare().cpus
-    resources:
-        cpus_per_task=requested("prepare", "cpus"),
-        mem_mb=requested("prepare", "mem_mb"),
-        runtime=requested("prepare", "runtime"),
     params:
-        root=lambda wildcards: PLAN.raw_dir(wildcards.dataset),
+        root=lambda wildcards: PATHS.raw_dir(wildcards.dataset),
         out=parent_dir,
         args=prepare_args,
     shell:
@@ -45,7 +37,7 @@ rule prepare:
         " > {log} 2>&1"
 
 
-if config.get("official_weights") and PLAN.official_standin:
+if config.get("official_weights") and PLAN.experiment_set.official_standin:
 
     # Smoke runs only: no released file offline, so the DMVFN trained here is written in the authors' .pkl layout
     # and evaluated through the official loader, like the released weights (rows tagged "official weights").
@@ -53,15 +45,11 @@ if config.get("official_weights") and PLAN.official_standin:
         input:
             standin_checkpoint,
         output:
-            f"{OFFICIAL_DIR}/{{name}}.pkl",
+            PATHS.official_weights_file("{name}"),
         log:
-            f"{LOGS}/data/official_standin_{{name}}.log",
+            PATHS.log_file("official_standin"),
         conda:
             "../envs/vpbench.yaml"
-        resources:
-            cpus_per_task=requested("official_standin", "cpus"),
-            mem_mb=requested("official_standin", "mem_mb"),
-            runtime=requested("official_standin", "runtime"),
         shell:
             "vpbench official-standin --checkpoint {input} --out {output} > {log} 2>&1"
 
@@ -71,15 +59,11 @@ elif config.get("official_weights"):
     # lines on the console: where to download the file from and where to put it.
     rule official_weights:
         output:
-            f"{OFFICIAL_DIR}/{{name}}.pkl",
+            PATHS.official_weights_file("{name}"),
         log:
-            f"{LOGS}/data/official_weights_{{name}}.log",
+            PATHS.log_file("official_weights"),
         conda:
             "../envs/vpbench.yaml"
-        resources:
-            cpus_per_task=requested("official_weights", "cpus"),
-            mem_mb=requested("official_weights", "mem_mb"),
-            runtime=requested("official_weights", "runtime"),
         params:
             folder=parent_dir,
         shell:

@@ -3,21 +3,16 @@
 
 rule evaluate:
     input:
-        spec=f"{RESULTS}/specs/{{experiment}}.json",
+        spec=PATHS.spec_file("{experiment}"),
         data=evaluation_data,
         checkpoint=checkpoint_inputs,
     output:
-        f"{RESULTS}/scores/{{experiment}}/{{protocol}}.parquet",
+        PATHS.score_file("{experiment}", "{protocol}"),
     log:
-        f"{LOGS}/evaluate/{{experiment}}/{{protocol}}.log",
+        PATHS.log_file("evaluate"),
     conda:
         "../envs/vpbench.yaml"
     threads: 2
-    resources:
-        gpu=requested("evaluate", "gpus"),
-        cpus_per_task=requested("evaluate", "cpus"),
-        mem_mb=requested("evaluate", "mem_mb"),
-        runtime=requested("evaluate", "runtime"),
     params:
         checkpoint=checkpoint_arg,
         data_root=evaluation_data_root,
@@ -29,19 +24,15 @@ rule evaluate:
 
 rule predictions:
     input:
-        spec=f"{RESULTS}/specs/{{experiment}}.json",
+        spec=PATHS.spec_file("{experiment}"),
         data=evaluation_data,
         checkpoint=checkpoint_inputs,
     output:
-        f"{RESULTS}/predictions/{{experiment}}/{{protocol}}.npz",
+        PATHS.predictions_file("{experiment}", "{protocol}"),
     log:
-        f"{LOGS}/predictions/{{experiment}}/{{protocol}}.log",
+        PATHS.log_file("predictions"),
     conda:
         "../envs/vpbench.yaml"
-    resources:
-        cpus_per_task=requested("predictions", "cpus"),
-        mem_mb=requested("predictions", "mem_mb"),
-        runtime=requested("predictions", "runtime"),
     params:
         checkpoint=checkpoint_arg,
         data_root=evaluation_data_root,

@@ -3,22 +3,18 @@
 
 rule table:
     input:
-        lambda wildcards: PLAN.table_inputs(wildcards.table),
+        lambda wildcards: PLAN.artefacts.table_inputs(wildcards.table),
     output:
-        md=report(f"{REPORTS}/tables/{{table}}.md", caption="../report/table.rst", category="Tables", labels={"table": "{table}", "format": "Markdown"}),
-        csv=report(f"{REPORTS}/tables/{{table}}.csv", caption="../report/table.rst", category="Tables", labels={"table": "{table}", "format": "CSV (per-cell provenance)"}),
-        tex=f"{REPORTS}/tables/{{table}}.tex",
+        md=report(PATHS.table_file("{table}", "md"), caption="../report/table.rst", category="Tables", labels={"table": "{table}", "format": "Markdown"}),
+        csv=report(PATHS.table_file("{table}", "csv"), caption="../report/table.rst", category="Tables", labels={"table": "{table}", "format": "CSV (per-cell provenance)"}),
+        tex=PATHS.table_file("{table}", "tex"),
     log:
-        f"{LOGS}/render/{{table}}.log",
+        PATHS.log_file("table"),
     conda:
         "../envs/vpbench.yaml"
-    resources:
-        cpus_per_task=requested("table", "cpus"),
-        mem_mb=requested("table", "mem_mb"),
-        runtime=requested("table", "runtime"),
     params:
         # The resolved table plan: a changed row or tolerance in config/tables.yaml re-renders the table.
-        plan=lambda wildcards: PLAN.table_plan(wildcards.table),
+        plan=lambda wildcards: PLAN.artefacts.table_plan(wildcards.table),
         title=lambda wildcards: artefact_title("table", wildcards.table),
         caption=lambda wildcards: artefact_caption("table", wildcards.table),
         config=CONFIG_ARGS,
@@ -29,20 +25,16 @@ rule table:
 
 rule figure:
     input:
-        lambda wildcards: PLAN.figure_inputs(wildcards.figure),
+        lambda wildcards: PLAN.artefacts.figure_inputs(wildcards.figure),
     output:
-        png=report(f"{REPORTS}/figures/{{figure}}.png", caption="../report/figure.rst", category="Figures", labels={"figure": "{figure}"}),
-        pdf=f"{REPORTS}/figures/{{figure}}.pdf",
+        png=report(PATHS.figure_file("{figure}", "png"), caption="../report/figure.rst", category="Figures", labels={"figure": "{figure}"}),
+        pdf=PATHS.figure_file("{figure}", "pdf"),
     log:
-        f"{LOGS}/render/{{figure}}.log",
+        PATHS.log_file("figure"),
     conda:
         "../envs/vpbench.yaml"
-    resources:
-        cpus_per_task=requested("figure", "cpus"),
-        mem_mb=requested("figure", "mem_mb"),
-        runtime=requested("figure", "runtime"),
     params:
-        plan=lambda wildcards: PLAN.figure_plan(wildcards.figure),
+        plan=lambda wildcards: PLAN.artefacts.figure_plan(wildcards.figure),
         title=lambda wildcards: artefact_title("figure", wildcards.figure),
         caption=lambda wildcards: artefact_caption("figure", wildcards.figure),
         config=CONFIG_ARGS,
@@ -56,17 +48,13 @@ rule figure:
 # It reads the rendered files only; `make report` re-renders it (--forcerun results_page) to pick up comparisons.
 rule results_page:
     input:
-        lambda wildcards: PLAN.report_targets(),
+        lambda wildcards: PLAN.artefacts.report_targets(),
     output:
-        report(f"{REPORTS}/index.html", caption="../report/page.rst", category="0. Results page (start here)"),
+        report(PATHS.results_page, caption="../report/page.rst", category="0. Results page (start here)"),
     log:
-        f"{LOGS}/render/results_page.log",
+        PATHS.log_file("results_page"),
     conda:
         "../envs/vpbench.yaml"
-    resources:
-        cpus_per_task=requested("results_page", "cpus"),
-        mem_mb=requested("results_page", "mem_mb"),
-        runtime=requested("results_page", "runtime"),
     params:
         config=CONFIG_ARGS,
     shell:

@@ -4,15 +4,11 @@
 
 rule spec:
     output:
-        f"{RESULTS}/specs/{{experiment}}.json",
+        PATHS.spec_file("{experiment}"),
     log:
-        f"{LOGS}/specs/{{experiment}}.log",
+        PATHS.log_file("spec"),
     conda:
         "../envs/vpbench.yaml"
-    resources:
-        cpus_per_task=requested("spec", "cpus"),
-        mem_mb=requested("spec", "mem_mb"),
-        runtime=requested("spec", "runtime"),
     params:
         # The resolved spec itself is a parameter so that editing an experiment in config/ re-runs what depends on it.
         spec=lambda wildcards: PLAN.experiment_spec(wildcards.experiment),
@@ -24,20 +20,15 @@ rule spec:
 
 rule train:
     input:
-        spec=f"{RESULTS}/specs/{{experiment}}.json",
+        spec=PATHS.spec_file("{experiment}"),
         data=train_data,
     output:
-        f"{RESULTS}/checkpoints/{{experiment}}/final.pt",
+        PATHS.checkpoint_file("{experiment}"),
     log:
-        f"{LOGS}/train/{{experiment}}.log",
+        PATHS.log_file("train"),
     conda:
         "../envs/vpbench.yaml"
     threads: 4
-    resources:
-        gpu=requested("train", "gpus"),
-        cpus_per_task=requested("train", "cpus"),
-        mem_mb=requested("train", "mem_mb"),
-        runtime=requested("train", "runtime"),
     params:
         launcher=launcher,
         out=parent_dir,
