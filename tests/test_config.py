@@ -126,6 +126,47 @@ def test_sources_and_checkpoints(full: Plan) -> None:
     assert spec["train"] is None and spec["weights"] == official.weights
 
 
+def test_an_experiment_takes_its_weights_from_one_place(full: Plan) -> None:
+    """Own training, checkpoint_of and released weights exclude each other, so the one decision of the evaluated
+    checkpoint (Plan.evaluation_checkpoint) is what the spec, the evaluate rule and the job graph all read."""
+    from vpbench.pipeline.jobs import Job, JobGraph
+
+    experiments = full.experiment_set.by_id
+    with pytest.raises(ValueError, match="one place, not from its own training and released weights"):
+        dataclasses.replace(experiments["dmvfn-city"], weights="resources/weights/dmvfn_city.pkl")
+    with pytest.raises(ValueError, match="one place, not from checkpoint_of and released weights"):
+        dataclasses.replace(experiments["dmvfn-beta_0.3-kitti"], weights="resources/weights/dmvfn_kitti.pkl")
+    graph = JobGraph(full)
+    origins = set()
+    for exp in experiments.values():
+        checkpoint = full.evaluation_checkpoint(exp.id)
+        origins.add("trained" if exp.trained_here else "checkpoint_of" if exp.checkpoint_of else
+                    "weights" if exp.weights else "untrained")
+        expected = [checkpoint] if checkpoint else []
+        assert graph.inputs(Job("evaluate", (exp.id, exp.protocols[0])))[2:] == expected, exp.id
+        assert (full.experiment_spec(exp.id)["weights"] or None) == (None if exp.trained_here else checkpoint), exp.id
+    assert origins == {"trained", "checkpoint_of", "weights", "untrained"}
+
+
+def test_every_output_maps_to_the_rule_that_writes_it(full: Plan) -> None:
+    """The job graph matches files with the patterns the rule files declare and Snakemake's wildcard constraints."""
+    from vpbench.pipeline.jobs import Job, JobGraph
+
+    graph, paths = JobGraph(full), full.paths
+    assert graph.job_of(paths.score_file("dmvfn-beta_0.3-kitti", "kitti")) == Job("evaluate", ("dmvfn-beta_0.3-kitti", "kitti"))
+    assert graph.job_of(paths.compare_steps_file("mine", "kitti", "pdf")) == Job("compare_steps_figure", ("mine", "kitti"))
+    assert graph.job_of(paths.table_file("table5", "tex")) == Job("table", ("table5",))
+    assert graph.job_of(paths.official_weights_file("dmvfn_city")) == Job("official_weights", ("dmvfn_city",))
+    assert graph.job_of(paths.manifest_file("kitti")) == Job("prepare", ("kitti",))
+    # outside the constraints (an upper-case id, a table not named table<N>), no rule writes it, as for Snakemake
+    assert graph.job_of(paths.score_file("DMVFN-city", "kitti")) is None
+    assert graph.job_of(paths.table_file("summary", "md")) is None
+    assert graph.job_of("config/paper/table1.csv") is None
+    assert set(paths.rule_outputs()) == {"prepare", "spec", "train", "official_weights", "evaluate", "complexity",
+                                         "predictions", "table", "figure", "compare_table", "compare_steps_figure",
+                                         "results_page"}
+
+
 def test_full_config_covers_every_table_row(full: Plan) -> None:
     """Every variant a table or figure names is trained/evaluated on that table's configuration."""
     for name in full.artefacts.tables:
