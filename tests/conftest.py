@@ -129,6 +129,7 @@ def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> SmokeData:
         # the prepare rule's command line (workflow/rules/common.smk, prepare_args) for a smoke run
         size = ["--size", options["size"]] if options.get("size") else []
         subset = ["--subset"] if options.get("subset") else []
-        command = ["prepare", dataset, "--root", plan.paths.raw_dir(dataset), "--out", plan.paths.prepared_dir(dataset), *size, *subset]
+        command = ["prepare", dataset, "--root", plan.paths.raw_dir(dataset), "--out", plan.paths.prepared_dir(dataset),
+                   *size, *subset]
         assert main([*command, "--no-download"]) == 0, dataset
     return SmokeData(Path(config["paths"]["raw"]), Path(config["paths"]["prepared"]))

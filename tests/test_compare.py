@@ -222,9 +222,11 @@ def test_a_parameter_free_method_is_planned_without_training(tmp_path: Path, mon
     (tmp_path / "mean_two.py").write_text(MEAN_TWO)
     monkeypatch.syspath_prepend(str(tmp_path))
     plan = smoke_plan(tmp_path, method="mean_two:build", method_name="mean_two", compare_protocols=["kitti"])
-    assert plan.experiment_set.get("mean_two-kitti").source == "untrained" and not plan.experiment_set.get("mean_two-kitti").trained_here
+    untrained = plan.experiment_set.get("mean_two-kitti")
+    assert untrained.source == "untrained" and not untrained.trained_here
     # told otherwise, it is trained (the engine then skips the optimiser for a method without parameters)
-    assert smoke_plan(tmp_path, method="mean_two:build", method_name="mean_two", method_trained=True).experiment_set.get("mean_two-kitti").trained_here
+    trained = smoke_plan(tmp_path, method="mean_two:build", method_name="mean_two", method_trained=True)
+    assert trained.experiment_set.get("mean_two-kitti").trained_here
 
 
 @requires_snakemake

@@ -191,7 +191,8 @@ class Paths:
 
     def rule_patterns(self) -> list[tuple[str, re.Pattern[str]]]:
         """(rule, regular expression) of every output pattern: a match's named groups are the job's wildcards."""
-        return [(rule, pattern_regex(pattern)) for rule, patterns in self.rule_outputs().items() for pattern in patterns]
+        outputs = self.rule_outputs()
+        return [(rule, pattern_regex(pattern)) for rule, patterns in outputs.items() for pattern in patterns]
 
 
 def pattern_regex(pattern: str) -> re.Pattern[str]:

@@ -136,7 +136,8 @@ class JobResources:
                        runtime=runtime, processes=processes)
 
     def _train_gpu_hours(self, experiment: str) -> float | None:
-        if self.config["configurations"][self.plan.experiment_set.get(experiment).configuration].get("train_gpu_hours") is None:
+        configuration = self.plan.experiment_set.get(experiment).configuration
+        if self.config["configurations"][configuration].get("train_gpu_hours") is None:
             return None
         # estimate() divides by the speed-up; _runtime divides again, so undo it here
         return self.plan.estimate([experiment]).train_hours * float(self.config["compute"].get("speedup", 1.0))
