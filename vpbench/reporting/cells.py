@@ -90,7 +90,6 @@ PAIRED_NOTE = (
 )
 
 
-
 # ---------------------------------------------------------------------------------------------------------------
 # inputs
 
@@ -126,6 +125,7 @@ def read_scores(files: Sequence[str], base: Path, expect: Mapping[str, Any] | No
 
 
 def read_complexity(path: str | Path) -> dict[str, Any]:
+    """A complexity file of ``vpbench complexity`` (parameters, GFLOPs in several conventions)."""
     path = Path(path)
     if not path.is_file():
         raise TableError(f"{path}: complexity file not found (run its `vpbench complexity` job first)")
@@ -155,8 +155,6 @@ def counted_params(record: Mapping[str, Any]) -> float | None:
 COUNTED_READERS: dict[str, Callable[[Mapping[str, Any]], float | None]] = {
     "gflops": counted_gflops, "params": counted_params,
 }
-
-
 
 
 def _same_clips_as_peers(frame: pd.DataFrame, path: Path, protocol: str, cache: dict[str, Any]) -> None:
@@ -204,18 +202,16 @@ def interval_frame(values: pd.DataFrame) -> pd.DataFrame:
     return values.rename(columns={"experiment": "train_seed", "seed": "routing_seed"})[VALUE_COLUMNS]
 
 
-def cell_estimates(values: Mapping[tuple[str, int], pd.DataFrame], where: str) -> dict[tuple[str, int], Estimate]:
-    """(metric, horizon) -> mean and 95 % interval over clips and seeds of one cell (values: :func:`cell_values`)."""
-    return {key: estimate(part, where=f"{where} {key[0]} t+{key[1]}") for key, part in values.items()}
-
-
-
 def cell_values(scores_of_cell: pd.DataFrame, horizons: Sequence[int], cumulative: bool) -> dict[tuple[str, int], pd.DataFrame]:
     """(metric, horizon) -> per-clip values with ``train_seed, routing_seed, clip_id, value`` (experiment = training seed)."""
     values = per_clip_horizon_values(scores_of_cell, tuple(horizons), cumulative)
-    frame = values.rename(columns={"experiment": "train_seed", "seed": "routing_seed"})
-    return {(metric, int(horizon)): part[VALUE_COLUMNS] for (metric, horizon), part in frame.groupby(["metric", "horizon"], sort=True)}
+    return {(metric, int(horizon)): interval_frame(part)
+            for (metric, horizon), part in values.groupby(["metric", "horizon"], sort=True)}
 
+
+def cell_estimates(values: Mapping[tuple[str, int], pd.DataFrame], where: str) -> dict[tuple[str, int], Estimate]:
+    """(metric, horizon) -> mean and 95 % interval over clips and seeds of one cell (values: :func:`cell_values`)."""
+    return {key: estimate(part, where=f"{where} {key[0]} t+{key[1]}") for key, part in values.items()}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -333,7 +329,6 @@ def base_record(plan: Mapping[str, Any], row: Mapping[str, Any], cell: Mapping[s
 
 def row_label(row: Mapping[str, Any]) -> str:
     return row.get("label") or row.get("paper") or row.get("variant", "")
-
 
 
 def set_counted(record: dict[str, Any], cell: Mapping[str, Any] | None, complexity: Mapping[str, Any] | None) -> None:
