@@ -12,6 +12,9 @@ What counts:
   dependency from whoever reads the module's head. Imports made lazily to keep torch, pandas or matplotlib out of a
   torch-free process are fine, as long as they do not close a cycle.
 * imports under ``if TYPE_CHECKING:`` do not count: they never run (annotations only).
+* imports made at run time count where the test can see them: ``importlib.import_module("a.b")`` with a literal
+  name, and a package that imports every module in it (``pkgutil.iter_modules(__path__)``, as
+  ``data_prep/catalog`` and ``vpbench/reporting/kinds`` do) imports each of them.
 * a package's ``__init__`` is an edge only where it is named (``import vpbench.pipeline``), not for every module
   imported from inside it: Python runs a package's ``__init__`` before its modules either way, and a cycle through
   an ``__init__`` that imports its own submodules is reported when that ``__init__`` is named by one of them.
@@ -57,11 +60,28 @@ def _import_nodes(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
             yield from _import_nodes(child)
 
 
+def _runtime_imports(tree: ast.Module, module: str, is_package: bool, known: set[str]) -> set[str]:
+    """``importlib.import_module("<literal>")`` calls, and every submodule of a package that imports them all."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if function == "import_module" and node.args and isinstance(node.args[0], ast.Constant):
+            names.add(str(node.args[0].value))
+        if (function == "iter_modules" and is_package and node.args and isinstance(node.args[0], ast.Name)
+                and node.args[0].id == "__path__"):
+            names |= {name for name in known if name.rpartition(".")[0] == module}
+    return names
+
+
 def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
     """The modules of the tree that ``module`` imports (see the module docstring for what counts)."""
     is_package = path.name == "__init__.py"
     targets: set[str] = set()
-    for node in _import_nodes(ast.parse(path.read_text(), filename=str(path))):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    runtime = _runtime_imports(tree, module, is_package, known)
+    for node in [*_import_nodes(tree), *(ast.Import(names=[ast.alias(name=name)]) for name in sorted(runtime))]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         else:
@@ -159,3 +179,12 @@ def test_the_check_finds_a_cycle_closed_inside_a_function(tmp_path: Path) -> Non
              for name in known}
     assert graph["pkg.c"] == set()
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.a"]]
+    # a package that imports every module in it, one of which imports the package back
+    (package / "__init__.py").write_text("import importlib, pkgutil\nfor m in pkgutil.iter_modules(__path__):\n"
+                                         "    importlib.import_module(f'pkg.{m.name}')\n")
+    (package / "b.py").write_text("")
+    (package / "c.py").write_text("import pkg\n")
+    graph = {name: imports_of(name, package / (name.split(".")[-1] + ".py") if name != "pkg" else package / "__init__.py", known)
+             for name in known}
+    assert graph["pkg"] == {"pkg.a", "pkg.b", "pkg.c"}
+    assert cycles(graph) == [["pkg", "pkg.c", "pkg"]]

@@ -13,7 +13,7 @@ import pkgutil
 
 from vpbench.reporting.kind import FIGURE_KINDS, TABLE_KINDS
 
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+for _module in sorted(info.name for info in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = ["FIGURE_KINDS", "TABLE_KINDS"]
