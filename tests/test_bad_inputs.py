@@ -355,8 +355,8 @@ SCORE_CASES = {
 
 @pytest.mark.parametrize("case", list(SCORE_CASES), ids=list(SCORE_CASES))
 def test_a_partial_or_malformed_score_file_is_named(tmp_path, case):
-    from vpbench.reporting.tables import TableError
-    from vpbench.reporting.tables import read_scores as read_table_scores
+    from vpbench.reporting.cells import TableError
+    from vpbench.reporting.cells import read_scores as read_table_scores
 
     corrupt, culprits = SCORE_CASES[case]
     path = tmp_path / "p.parquet"

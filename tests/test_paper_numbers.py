@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vpbench.reporting.tables import read_paper_csv
+from vpbench.reporting.cells import read_paper_csv
 
 PAPER_DIR = Path(__file__).resolve().parent.parent / "config" / "paper"
 

@@ -20,11 +20,12 @@ import pytest
 
 from data_prep.protocols import PROTOCOLS
 from vpbench.evaluation import scores
-from vpbench.reporting.figures import FigureError, render_figure
 from vpbench.pipeline.config import load_config
 from vpbench.pipeline.plan import Plan
+from vpbench.reporting.errors import FigureError, TableError
+from vpbench.reporting.figures import render_figure
 from vpbench.reporting.page import render_page, write_page
-from vpbench.reporting.tables import TableError, build_table, render_table
+from vpbench.reporting.tables import build_table, render_table
 
 ROOT = Path(__file__).resolve().parent.parent
 # metric -> (a, b): value at step k is a + b * k
@@ -169,7 +170,7 @@ def test_figure_with_missing_predictions_names_the_file(world, tmp_path: Path) -
 
 
 def test_flow_colours_encode_direction() -> None:
-    from vpbench.reporting.figures import flow_to_color
+    from vpbench.reporting.kinds.flow_figure import flow_to_color
 
     right = flow_to_color(np.array([[[1.0]], [[0.0]]]))[0, 0]
     left = flow_to_color(np.array([[[-1.0]], [[0.0]]]))[0, 0]
@@ -220,13 +221,14 @@ def test_smoke_tables_say_smoke_and_compare_nothing_but_parameters_with_the_pape
 
 def test_intervals_are_clipped_to_the_metric_range() -> None:
     from vpbench.reporting.intervals import Estimate
-    from vpbench.reporting.tables import _fmt_repro, _set_estimate
+    from vpbench.reporting.cells import set_estimate
+    from vpbench.reporting.tables import _fmt_repro
 
     record = {"metric": "ms_ssim"}
     # two clips at 0.75 and 1.0: a t interval reaching past MS-SSIM's maximum of 1 (the "97.27 ± 22.56" of a smoke run)
     estimate = Estimate(mean=0.9727, lo=0.7471, hi=1.1983, n_clips=2, n_routing_seeds=2, n_train_seeds=1,
                         clip_half_width=(0.2256, 0.2256), seed_half_width=0.0)
-    _set_estimate(record, estimate, 100.0)
+    set_estimate(record, estimate, 100.0)
     assert record["hi"] == 100.0 and record["lo"] == pytest.approx(74.71)
     assert _fmt_repro(record) == "97.27 [74.71, 100.00]"
 
@@ -238,8 +240,7 @@ def test_unknown_kinds_are_named_with_the_known_ones(world, tmp_path: Path) -> N
     plan, _ = world
     table = plan.artefacts.table_plan("table5")
     table["kind"] = "heatmap"
-    from vpbench.reporting.figures import FIGURE_KINDS
-    from vpbench.reporting.tables import TABLE_KINDS
+    from vpbench.reporting.kinds import FIGURE_KINDS, TABLE_KINDS
 
     with pytest.raises(TableError, match=rf"unknown table kind 'heatmap'; known: {', '.join(sorted(TABLE_KINDS.names()))}"):
         build_table(table, ROOT)
@@ -249,39 +250,96 @@ def test_unknown_kinds_are_named_with_the_known_ones(world, tmp_path: Path) -> N
         render_figure(figure, tmp_path, ROOT)
 
 
-def test_a_new_table_kind_is_one_registered_class(world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vpbench.reporting import tables
+@pytest.fixture
+def dummy_kinds(monkeypatch: pytest.MonkeyPatch):
+    """A table kind and a figure kind as a new file of vpbench/reporting/kinds would register them; the registries'
+    entries are restored afterwards (the one place a test reaches into ``Registry``)."""
+    from vpbench.reporting.kind import (FIGURE_KINDS, TABLE_KINDS, FigureKind, TableKind, register_figure_kind,
+                                        register_table_kind)
+    from vpbench.reporting.kinds import metrics_table
 
-    monkeypatch.setattr(tables, "TABLE_KINDS", tables.Registry("table kind", TableError))
-    for name, kind in (("metrics", tables.MetricsTable), ("beta", tables.BetaTable), ("usage", tables.UsageTable)):
-        tables.register_table_kind(name)(kind)
+    monkeypatch.setattr(TABLE_KINDS, "_entries", dict(TABLE_KINDS._entries))
+    monkeypatch.setattr(FIGURE_KINDS, "_entries", dict(FIGURE_KINDS._entries))
 
-    @tables.register_table_kind("firstrow")
-    class FirstRow(tables.MetricsTable):
+    def first_row(plan: dict, base: Path):
         """A metrics table showing its first row only, under a label of its own."""
+        from vpbench.reporting.cells import rows_in_order
 
-        def display_groups(self, cells: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-            return [("first row", frame) for _, frame in super().display_groups(cells)[:1]]
+        result = metrics_table.build(plan, base)
+        result.display_groups = lambda cells: [("first row", frame) for _, frame in rows_in_order(cells)[:1]]
+        return result
+
+    def draw_rows(plan, base: Path, table):
+        from vpbench.reporting.drawing import plt
+
+        fig, ax = plt.subplots()
+        ax.bar(range(len(table.cells)), table.cells["reproduced"].fillna(0))
+        return fig
+
+    def plan_from_table(artefacts, plan: dict) -> None:
+        plan["table_plan"] = artefacts.table_plan(plan["table"])
+
+    table_kind = register_table_kind(TableKind(
+        "firstrow", metrics_table.SCHEMA, plan=metrics_table.plan, build=first_row))
+    figure_kind = register_figure_kind(FigureKind(
+        "bars", {"required": ["table"], "properties": {"table": {"type": "string"}}}, plan=plan_from_table,
+        draw=draw_rows, check=lambda entry, tables: [("table", "no such table")] if entry["table"] not in tables else []))
+    return table_kind, figure_kind
+
+
+def test_a_new_kind_is_one_module_plus_its_config(world, dummy_kinds, tmp_path: Path) -> None:
+    """What adding a kind takes, end to end: its registered record (what its module holds) and its entries in the
+    tables file. The schema takes its fields, the planner its cells, the checks its rules, the renderer its build."""
+    import yaml
+
+    from vpbench.pipeline.config import ConfigError
 
     plan, _ = world
-    table = plan.artefacts.table_plan("table5")
-    table["kind"] = "firstrow"
+    config = copy_config(plan)
+    tables = yaml.safe_load((ROOT / "config/tables.yaml").read_text())
+    tables["tables"]["table99"] = {**{k: v for k, v in tables["tables"]["table5"].items() if k != "kind"}, "kind": "firstrow"}
+    tables["figures"]["fig99"] = {"kind": "bars", "table": "table99"}
+    path = tmp_path / "tables.yaml"
+    path.write_text(yaml.safe_dump(tables))
+    config["tables_file"] = str(path)
+    with_kinds = Plan(config, root=ROOT, method_checks="skip")
+    table = with_kinds.artefacts.table_plan("table99")
     written = render_table(table, tmp_path, ROOT)
-    assert [p.name for p in written] == ["table5.md", "table5.csv", "table5.tex"]
+    assert [p.name for p in written] == ["table99.md", "table99.csv", "table99.tex"]
     lines = written[0].read_text().splitlines()
     separator = next(i for i, line in enumerate(lines) if line.startswith("|---"))
     body = lines[separator + 1 : lines.index("", separator)]
     # the first row of table5 (copy-last-frame): its paper, reproduced and Δ lines, under the kind's own label
     assert [line.split(" | ")[:2] for line in body] == [
         ["| first row", "paper"], ["| first row", "reproduced (untrained)"], ["| first row", "Δ reproduced − paper"]]
-    assert FirstRow.kind == "firstrow" and tables.table_kind("firstrow").__class__ is FirstRow
+    artefacts = with_kinds.artefacts
+    assert artefacts.table_inputs("table99") == artefacts.table_inputs("table5")  # the rule inputs follow
+    assert [p.name for p in render_figure(artefacts.figure_plan("fig99"), tmp_path, ROOT)] == ["fig99.png", "fig99.pdf"]
+    # the schema judges the new kind's entry against its own fields, and its own check runs
+    tables["tables"]["table99"]["panels"] = []
+    path.write_text(yaml.safe_dump(tables))
+    with pytest.raises(ConfigError, match=r"tables\.table99: unknown key\(s\).*'panels' was unexpected"):
+        Plan(config, root=ROOT, method_checks="skip")
+    del tables["tables"]["table99"]["panels"]
+    tables["figures"]["fig99"]["table"] = "table98"
+    path.write_text(yaml.safe_dump(tables))
+    with pytest.raises(ConfigError, match=r"figures\.fig99\.table: no such table"):
+        Plan(config, root=ROOT, method_checks="skip")
+    from vpbench.reporting.kind import TABLE_KINDS, register_table_kind
+
     with pytest.raises(ValueError, match="registered twice"):
-        tables.register_table_kind("firstrow")(FirstRow)
+        register_table_kind(TABLE_KINDS.get("firstrow"))
+
+
+def copy_config(plan: Plan) -> dict:
+    import copy
+
+    return copy.deepcopy(plan.config)
 
 
 def test_table_score_reader_fails_like_the_score_readers(world, tmp_path: Path) -> None:
     from vpbench.evaluation import scores
-    from vpbench.reporting.tables import read_scores
+    from vpbench.reporting.cells import read_scores
 
     plan, _ = world
     experiment = plan.experiment_set.by_id["dmvfn-city"]
@@ -304,7 +362,7 @@ from pathlib import Path
 import pandas as pd
 
 from vpbench.evaluation import metric_records, scores
-from vpbench.reporting import aggregate, comparison, figures, intervals, registry, tables
+from vpbench.reporting import aggregate, cells, comparison, drawing, figures, intervals, kinds, tables
 
 base = Path(sys.argv[1])
 rows, cells = [], {}

@@ -3,20 +3,22 @@
 A *cell* is one variant on one (configuration, protocol): the experiments (one per training seed), their score files,
 what a complete score file holds (``expect``) and, where the table prints GFLOPs, the complexity file. The renderers
 in ``vpbench.reporting`` receive these plans as JSON-able dicts; the Snakefile asks for their files as rule inputs.
-Each table and figure kind registers how its cells are found (``@table_kind`` / ``@figure_kind``); the kind's
-renderer is registered beside it in ``vpbench.reporting``.
+How a table or figure of each kind finds its cells, and which rules its entry follows, is the kind's own (its
+``plan``, ``variants`` and ``check``, in its module of :mod:`vpbench.reporting.kinds`, torch- and pandas-free).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from vpbench.pipeline.config import ConfigError
 from vpbench.pipeline.experiments import DEFAULT_OFFICIAL_VARIANT, ExperimentSet
 from vpbench.pipeline.paths import Paths
+from vpbench.reporting.kind import FigureKind, TableKind, row_status
+from vpbench.reporting.kinds import FIGURE_KINDS, TABLE_KINDS
 
 STANDIN_NOTE = " [smoke stand-in: official format, weights trained here]"
 #: how every title of a smoke run begins, and what its captions say first
@@ -24,36 +26,10 @@ SMOKE_TAG = "[SMOKE RUN]"
 SMOKE_CAPTION = ("Smoke run: tiny CPU training on mini datasets built from the offline clips; the numbers test the "
                  "pipeline and say nothing about the methods.")
 Cell = dict[str, Any]
-TablePlanner = Callable[["Artefacts", dict[str, Any]], None]
-FigurePlanner = Callable[["Artefacts", dict[str, Any]], None]
-TABLE_KINDS: dict[str, TablePlanner] = {}
-FIGURE_KINDS: dict[str, FigurePlanner] = {}
-
-
-def table_kind(name: str) -> Callable[[TablePlanner], TablePlanner]:
-    """Register how a table of ``kind: name`` finds its cells (it fills the plan dict in place)."""
-    def register(planner: TablePlanner) -> TablePlanner:
-        TABLE_KINDS[name] = planner
-        return planner
-    return register
-
-
-def figure_kind(name: str) -> Callable[[FigurePlanner], FigurePlanner]:
-    """Register how a figure of ``kind: name`` finds its cells (it fills the plan dict in place)."""
-    def register(planner: FigurePlanner) -> FigurePlanner:
-        FIGURE_KINDS[name] = planner
-        return planner
-    return register
 
 
 def row_label_of(row: Mapping[str, Any], variants: Mapping[str, Mapping[str, Any]]) -> str:
     return row.get("label") or variants.get(row.get("variant", ""), {}).get("label") or row.get("paper") or row.get("variant", "")
-
-
-def row_status(row: Mapping[str, Any]) -> str:
-    if "variant" not in row:
-        return "paper-only"
-    return "run" if any(cell for cell in row["cells"].values()) else "not-run"
 
 
 class Artefacts:
@@ -69,14 +45,17 @@ class Artefacts:
 
     # -- checks ---------------------------------------------------------------------------------------------
     def check(self, tables_file: Path, root: Path) -> None:
-        """Every variant, table and paper CSV an artefact names exists."""
+        """Every variant, table and paper CSV an artefact names exists, and each entry follows its kind's rules."""
         variants = self.experiments.variants
         official = (self.config.get("official_weights") or {}).get("variant", DEFAULT_OFFICIAL_VARIANT)
 
-        def check_variant(name: str, where: str) -> None:
-            # The official-weights variant may be named before its files are configured: its rows read "not run".
-            if name not in variants and name != official:
-                raise ConfigError(f"{tables_file}: {where}: unknown variant {name!r}")
+        def check_entry(kind: TableKind | FigureKind, entry: Mapping[str, Any], where: str) -> None:
+            for key, name in kind.variants(entry):
+                # The official-weights variant may be named before its files are configured: its rows read "not run".
+                if name not in variants and name != official:
+                    raise ConfigError(f"{tables_file}: {where}{'.' + key if key else ''}: unknown variant {name!r}")
+            for key, message in kind.check(entry, self.tables):
+                raise ConfigError(f"{tables_file}: {where}.{key}: {message}")
 
         for table_name, table in self.tables.items():
             where = f"tables.{table_name}"
@@ -84,26 +63,12 @@ class Artefacts:
                 raise ConfigError(f"{tables_file}: {where}.kind: unknown table kind {table['kind']!r}; known: {sorted(TABLE_KINDS)}")
             if not (root / table["paper"]).is_file():
                 raise ConfigError(f"{tables_file}: {where}.paper: {table['paper']} does not exist")
-            for i, row in enumerate(table.get("rows", [])):
-                if "variant" in row:
-                    check_variant(row["variant"], f"{where}.rows[{i}].variant")
-            for beta, variant in (table.get("betas") or {}).items():
-                check_variant(variant, f"{where}.betas.{beta}")
+            check_entry(TABLE_KINDS.get(table["kind"]), table, where)
         for fig_name, fig in self.figures.items():
             where = f"figures.{fig_name}"
             if fig["kind"] not in FIGURE_KINDS:
                 raise ConfigError(f"{tables_file}: {where}.kind: unknown figure kind {fig['kind']!r}; known: {sorted(FIGURE_KINDS)}")
-            names = list(fig.get("variants", []))
-            if "variant" in fig:
-                names.append(fig["variant"])
-            if fig["kind"] == "beta":
-                names.append(fig["reference"])
-            for variant in names:
-                check_variant(variant, where)
-            if fig["kind"] == "usage" and fig.get("reference", "Medium") not in fig["motion"]:
-                raise ConfigError(f"{tables_file}: {where}.reference: {fig.get('reference', 'Medium')!r} is not a key of motion")
-            if "table" in fig and fig["table"] not in self.tables:
-                raise ConfigError(f"{tables_file}: {where}.table: unknown table {fig['table']!r}")
+            check_entry(FIGURE_KINDS.get(fig["kind"]), fig, where)
 
     # -- cells ----------------------------------------------------------------------------------------------
     def cell(self, variant: str | None, configuration: str, protocol: str, complexity: bool) -> Cell | None:
@@ -217,7 +182,7 @@ class Artefacts:
         except KeyError:
             raise ConfigError(f"unknown table {name!r}; declared: {', '.join(self.tables)}") from None
         plan: dict[str, Any] = {"name": name, **table}
-        TABLE_KINDS[table["kind"]](self, plan)
+        TABLE_KINDS.get(table["kind"]).plan(self, plan)
         return self.mark_run(plan)
 
     def figure_plan(self, name: str) -> dict[str, Any]:
@@ -226,7 +191,7 @@ class Artefacts:
         except KeyError:
             raise ConfigError(f"unknown figure {name!r}; declared: {', '.join(self.figures)}") from None
         plan: dict[str, Any] = {"name": name, **figure}
-        FIGURE_KINDS[figure["kind"]](self, plan)
+        FIGURE_KINDS.get(figure["kind"]).plan(self, plan)
         return self.mark_run(plan)
 
     def compare_plan(self) -> dict[str, Any]:
@@ -332,78 +297,3 @@ class Artefacts:
         for name in self.figures:
             files += self.figure_inputs(name)
         return list(dict.fromkeys(files))
-
-
-# -- the kinds ------------------------------------------------------------------------------------------------
-@table_kind("metrics")
-def _metrics_table(artefacts: Artefacts, plan: dict[str, Any]) -> None:
-    """Rows of variants, column groups of (configuration, protocol) with metrics at horizons (Tables 1, 2, 4-7)."""
-    for group in plan["groups"]:
-        group["available"] = group["protocol"] in artefacts.config["protocols"]
-    for row in plan["rows"]:
-        row["cells"] = {
-            g["protocol"]: artefacts.cell(row.get("variant"), g["configuration"], g["protocol"], bool(g.get("gflops")))
-            for g in plan["groups"]
-        }
-        row["status"] = row_status(row)
-        artefacts.standin_label(row)
-
-
-@table_kind("usage")
-def _usage_table(artefacts: Artefacts, plan: dict[str, Any]) -> None:
-    """One cell per row, each its own protocol: block-usage rates (Table 3)."""
-    for row in plan["rows"]:
-        row["cells"] = {row["protocol"]: artefacts.cell(row["variant"], row["configuration"], row["protocol"], False)}
-        row["status"] = row_status(row)
-
-
-@table_kind("beta")
-def _beta_table(artefacts: Artefacts, plan: dict[str, Any]) -> None:
-    """Panels of one protocol, one cell per beta value (the beta ablation)."""
-    for panel in plan["panels"]:
-        panel["cells"] = {
-            beta: artefacts.cell(variant, panel["configuration"], panel["protocol"], True)
-            for beta, variant in plan["betas"].items()
-        }
-
-
-@figure_kind("efficiency")
-def _efficiency_figure(artefacts: Artefacts, plan: dict[str, Any]) -> None:
-    """Quality against GFLOPs, from the cells of a metrics table (Figure 1)."""
-    plan["table_plan"] = artefacts.table_plan(plan["table"])
-
-
-@figure_kind("beta")
-def _beta_figure(artefacts: Artefacts, plan: dict[str, Any]) -> None:
-    """The beta table's cells against a reference variant."""
-    plan["table_plan"] = table = artefacts.table_plan(plan["table"])
-    plan["reference_cells"] = {
-        panel["protocol"]: artefacts.cell(plan["reference"], panel["configuration"], panel["protocol"], True)
-        for panel in table["panels"]
-    }
-
-
-@figure_kind("predictions")
-def _predictions_figure(artefacts: Artefacts, plan: dict[str, Any]) -> None:
-    """Predicted frames of several variants side by side."""
-    variants = artefacts.experiments.variants
-    plan["rows"] = [
-        {"variant": v, "label": variants[v].get("label", v), "cell": artefacts.prediction_cell(v, plan)}
-        for v in plan["variants"]
-    ]
-
-
-@figure_kind("flow")
-def _flow_figure(artefacts: Artefacts, plan: dict[str, Any]) -> None:
-    """One variant's voxel flow and masks."""
-    plan["cell"] = artefacts.prediction_cell(plan["variant"], plan)
-
-
-@figure_kind("usage")
-def _usage_figure(artefacts: Artefacts, plan: dict[str, Any]) -> None:
-    """Block usage by motion and by frame interval."""
-    for key in ("motion", "interval"):
-        plan[f"{key}_cells"] = {
-            label: artefacts.cell(plan["variant"], plan["configuration"], protocol, False)
-            for label, protocol in plan[key].items()
-        }

@@ -145,20 +145,40 @@ def parse_method_options(options: Any, where: str = "method_options") -> dict[st
     return parsed
 
 
-def _registered_names() -> dict[str, list[str]]:
-    """What the schemas take from the registries (``x-registered-enum`` / ``x-registered-properties``)."""
+def _registered_names() -> dict[str, Any]:
+    """What the schemas take from the registries (``x-registered-enum`` / ``x-registered-properties``), and the
+    fields of every table and figure kind (``x-registered-kinds``)."""
     from vpbench.evaluation.metric_records import COUNTED, METRIC_NAMES
+    from vpbench.reporting.kinds import FIGURE_KINDS, TABLE_KINDS
 
-    return {"metric_names": list(METRIC_NAMES), "reported_quantities": [*METRIC_NAMES, *COUNTED]}
+    return {
+        "metric_names": list(METRIC_NAMES), "reported_quantities": [*METRIC_NAMES, *COUNTED],
+        "table": {name: TABLE_KINDS.get(name).entry_schema() for name in TABLE_KINDS},
+        "figure": {name: FIGURE_KINDS.get(name).entry_schema() for name in FIGURE_KINDS},
+    }
 
 
-def _fill_registered(node: Any, names: Mapping[str, list[str]]) -> Any:
-    """The schema with its registry placeholders filled: an enum of the registered names, or one non-negative
-    number property per name. The schema files hold no copy of the metric names, so a new metric is one record."""
+def _kind_alternatives(kinds: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """An entry of one of ``kinds`` (name -> its fields): its ``kind`` selects the fields it is checked against, so
+    an error names that kind's culprit, not another kind's."""
+    return {
+        "type": "object", "required": ["kind"], "properties": {"kind": {"enum": list(kinds)}},
+        "allOf": [{"if": {"properties": {"kind": {"const": name}}, "required": ["kind"]}, "then": schema}
+                  for name, schema in kinds.items()],
+    }
+
+
+def _fill_registered(node: Any, names: Mapping[str, Any]) -> Any:
+    """The schema with its registry placeholders filled: an enum of the registered names, one non-negative number
+    property per name, or the fields of each registered table or figure kind. The schema files hold no copy of the
+    metric names or of a kind's fields, so a new metric is one record and a new kind one module."""
     if isinstance(node, list):
         return [_fill_registered(item, names) for item in node]
     if not isinstance(node, dict):
         return node
+    if "x-registered-kinds" in node:
+        node = {**{k: v for k, v in node.items() if k != "x-registered-kinds"},
+                **_kind_alternatives(names[node["x-registered-kinds"]])}
     filled = {key: _fill_registered(value, names) for key, value in node.items()}
     if "x-registered-enum" in filled:
         filled["enum"] = names[filled.pop("x-registered-enum")]

@@ -1,10 +1,11 @@
 """Paired comparisons of a new method with each baseline (``snakemake compare``): difference, interval, verdict.
 
-Place in the flow: scores -> aggregate (per-clip values, :mod:`vpbench.reporting.aggregate`) -> **comparison** and
-intervals -> the compare table (:mod:`vpbench.reporting.tables`) and its per-step figure. Which way is better comes from
+Place in the flow: scores -> cells (each cell's scores and per-clip values, :mod:`vpbench.reporting.cells`) ->
+**comparison** and intervals -> the compare table (``kind: metrics``, :mod:`vpbench.reporting.kinds.metrics_table`)
+and its per-step figure. Which way is better comes from
 each metric's record (:mod:`vpbench.evaluation.metric_records`).
 
-For every (protocol, metric, horizon) cell of a compare plan (:meth:`vpbench.pipeline.plan.Plan.compare_plan`), the compared
+For every (protocol, metric, horizon) cell of a compare plan (:meth:`vpbench.pipeline.artefacts.Artefacts.compare_plan`), the compared
 method minus each baseline, on the same clips and steps: :func:`vpbench.reporting.intervals.paired_difference` bootstraps the
 per-clip differences and adds both sides' seed spread; the verdict says whether the compared method is better,
 worse, or not distinguishable at 95 %. :func:`step_differences` gives the same per predicted frame (t+1..t+k, not
@@ -13,28 +14,21 @@ cumulative) for the difference-curve figure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from vpbench.evaluation.metric_records import get_metric
-from vpbench.reporting.aggregate import per_clip_horizon_values
-from vpbench.reporting.intervals import VALUE_COLUMNS, IntervalError, paired_difference
+from vpbench.reporting.cells import cell_scores, cell_values
+from vpbench.reporting.intervals import IntervalError, paired_difference
 
 DIFFERENCE_COLUMNS = ["baseline", "label", "protocol", "metric", "horizon", "difference", "lo", "hi", "n_clips", "verdict"]
 
 
 class ComparisonError(ValueError):
     """The compared method and a baseline cannot be paired (different clips or steps); the message names them."""
-
-
-def cell_values(cell_scores: pd.DataFrame, horizons: Sequence[int], cumulative: bool) -> dict[tuple[str, int], pd.DataFrame]:
-    """(metric, horizon) -> per-clip values with ``train_seed, routing_seed, clip_id, value`` (experiment = training seed)."""
-    values = per_clip_horizon_values(cell_scores, tuple(horizons), cumulative)
-    frame = values.rename(columns={"experiment": "train_seed", "seed": "routing_seed"})
-    return {(metric, int(horizon)): part[VALUE_COLUMNS] for (metric, horizon), part in frame.groupby(["metric", "horizon"], sort=True)}
 
 
 def differences(
@@ -62,8 +56,6 @@ def step_differences(plan: Mapping[str, Any], protocol: str, base: str | Path = 
 
     Rows of baselines that were not run on ``protocol`` are left out. Columns: :data:`DIFFERENCE_COLUMNS`.
     """
-    from vpbench.reporting.tables import cell_scores  # tables imports this module
-
     base = Path(base)
     group = next((g for g in plan["groups"] if g["protocol"] == protocol), None)
     if group is None:
@@ -87,4 +79,4 @@ def step_differences(plan: Mapping[str, Any], protocol: str, base: str | Path = 
     return frame[frame["metric"].isin(group["metrics"])].reset_index(drop=True)
 
 
-__all__ = ["ComparisonError", "DIFFERENCE_COLUMNS", "cell_values", "differences", "step_differences"]
+__all__ = ["ComparisonError", "DIFFERENCE_COLUMNS", "differences", "step_differences"]
