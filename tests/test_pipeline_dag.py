@@ -116,3 +116,11 @@ def test_lint_is_clean_and_the_rules_write_the_layout_of_paths(workflow: Workflo
             if name not in TARGET_RULES} == {name: [paths.log_file(name)] for name in declared}
     # the smoke config's rules instead of official_weights (their patterns: the same Paths methods)
     assert set(LOG_PATTERNS) == set(declared) | {"smoke_data", "official_standin"}
+
+
+def test_bad_config_stops_the_workflow_with_the_key(tmp_path: Path, workflow: Workflow) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SMOKE_CONFIG.read_text() + "\nlearning_rate: 0.1\n")
+    result = workflow.snakemake("-n", "--configfile", str(bad), timeout=300)
+    assert result.returncode != 0
+    assert "learning_rate" in result.stdout + result.stderr
