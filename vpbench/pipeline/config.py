@@ -3,7 +3,9 @@
 ``config/config.yaml`` (or ``config/smoke.yaml``) names the datasets, protocols, the paper's train -> test
 configurations, recipes and evaluation settings; ``config/experiments.yaml`` the variants (method + options +
 configurations) and ``config/tables.yaml`` every table and figure. All three are validated against the JSON schemas
-in ``config/schema`` (unknown keys are errors that name the key) and then cross-checked here.
+in ``config/schema`` (unknown keys are errors that name the key) and then cross-checked here. The config's
+``protocols`` hold overrides only (labels, cost assumptions): each protocol's dataset and size are declared once, in
+its catalog module, and :func:`resolve_protocols` fills them in when the config is loaded.
 """
 
 from __future__ import annotations
@@ -71,11 +73,75 @@ def deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any
 
 
 def load_config(paths: Sequence[str | Path] | None = None) -> dict[str, Any]:
-    """Merge the config files (default ``config/config.yaml``) in order."""
+    """Merge the config files (default ``config/config.yaml``) in order; ``protocols`` resolved from the registry
+    (:func:`resolve_protocols`)."""
     config: dict[str, Any] = {}
     for path in paths or [DEFAULT_CONFIG]:
         config = deep_merge(config, read_yaml(path))
+    config["protocols"] = resolve_protocols(config)
     return config
+
+
+#: what a config's ``protocols.<name>`` entry sets; the protocol's other facts are its record in ``data_prep.catalog``
+PROTOCOL_OVERRIDES = ("label", "eval_gpu_hours")
+#: facts of a protocol an entry may only repeat: a resolved config, written out, reads back the same
+PROTOCOL_FACTS = ("dataset", "size")
+
+
+def resolve_protocols(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The config's ``protocols``: every registered protocol of a declared dataset (``datasets.<name>``), as
+    ``{dataset, size, label}`` from its record (``data_prep.catalog.<dataset>``), the config's entry merged on top.
+
+    ``size`` is the registered resolution, or ``datasets.<dataset>.size`` where the config prepares the dataset at
+    another size. An entry sets :data:`PROTOCOL_OVERRIDES` (other keys are left to the schema, which names them);
+    ``dataset`` and ``size`` it may only repeat with the resolved value. A protocol that is not registered, or
+    another ``dataset`` or ``size``, is a :class:`ConfigError` naming the key, the config value and the registered
+    one. Order: the config's entries, then the registry's. Idempotent: resolving a resolved config changes nothing.
+    """
+    from data_prep.registry import protocols
+    from vpbench.utils import format_size, parse_size
+
+    registered = protocols()
+    entries = config.get("protocols") or {}
+    prepared = config.get("datasets") or {}
+    if not isinstance(entries, Mapping):
+        raise ConfigError(f"protocols: expected a mapping of protocol name -> overrides, got {type(entries).__name__}")
+    if not isinstance(prepared, Mapping):
+        prepared = {}  # the schema names it
+    names = [*entries, *(name for name, p in registered.items() if p.dataset in prepared and name not in entries)]
+    resolved: dict[str, dict[str, Any]] = {}
+    for name in names:
+        key, entry = f"protocols.{name}", entries.get(name) or {}
+        protocol = registered.get(name)
+        if protocol is None:
+            raise ConfigError(f"{key}: config names protocol {name!r}, which is not registered; "
+                              f"registered: {', '.join(sorted(registered))}")
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{key}: expected a mapping of overrides ({', '.join(PROTOCOL_OVERRIDES)}), got {entry!r}")
+        if "dataset" in entry and entry["dataset"] != protocol.dataset:
+            raise ConfigError(f"{key}.dataset: config {entry['dataset']!r}, registered protocol {name!r} reads {protocol.dataset!r}")
+        resolution = (protocol.height, protocol.width)
+        options = prepared.get(protocol.dataset)
+        override = options.get("size") if isinstance(options, Mapping) else None
+        try:
+            size = parse_size(override) if override else resolution
+        except ValueError as err:
+            raise ConfigError(f"datasets.{protocol.dataset}.size: {err}") from None
+        if entry.get("size") is not None:
+            try:
+                given = parse_size(entry["size"])
+            except ValueError as err:
+                raise ConfigError(f"{key}.size: config {entry['size']!r} (datasets.{protocol.dataset}.size {override!r}): {err}") from None
+            if given != size and override:
+                raise ConfigError(
+                    f"{key}.size: config {entry['size']}, but datasets.{protocol.dataset}.size prepares {protocol.dataset} "
+                    f"at {override} (registered protocol {name!r}: {format_size(resolution)} without that override)"
+                )
+            if given != size:
+                raise ConfigError(f"{key}.size: config {entry['size']}, registered protocol {name!r} is {format_size(resolution)}")
+        resolved[name] = {"dataset": protocol.dataset, "size": format_size(size), "label": protocol.label or name,
+                          **{k: v for k, v in entry.items() if k not in PROTOCOL_FACTS}}
+    return resolved
 
 
 def parse_overrides(text: str) -> dict[str, Any]:
