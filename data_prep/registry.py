@@ -1,10 +1,12 @@
 """The dataset registry: every preparable dataset as one record, registered by its module in ``data_prep.catalog``.
 
 A record (:class:`Dataset`) holds the dataset's splits, resolution, storage codec, full-set counts, the published
-source formats it is prepared from, its evaluation protocols, its acquisition step and its smoke builder. The shared
-machinery reads them from here: ``data_prep.acquire``, ``data_prep.preprocess``, ``data_prep.smoke``, the views
-``data_prep.protocols.PROTOCOLS`` and ``data_prep.catalog.DATASETS``, and the planner (which also calls
-:func:`protocol_config_errors` to check a config against the registered protocols).
+source formats it is prepared from, its evaluation protocols (with their resolution and label), its acquisition
+step and its smoke builder. Two registries (:class:`vpbench.registry.Registry`) hold them, :data:`DATASETS` and
+:data:`PROTOCOLS` (also importable from ``data_prep.catalog`` and ``data_prep.protocols``), filled when the catalog is
+first read. The shared machinery reads them from here: ``data_prep.acquire``, ``data_prep.preprocess``,
+``data_prep.smoke``, and the config loader (``vpbench.pipeline.config.resolve_protocols`` fills each protocol's
+dataset, size and label into the config, which holds overrides only).
 
 Torch-free and light at import (no NumPy, OpenCV or PyAV either): the planner imports it at ``snakemake -n`` time.
 """

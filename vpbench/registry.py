@@ -9,7 +9,7 @@ registries in every Snakemake process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, ItemsView, Iterator, Mapping, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
@@ -67,6 +67,10 @@ class Registry(Generic[T]):
     def view(self) -> Mapping[str, T]:
         """A read-only mapping of every entry, in registration order (live: later registrations show)."""
         return MappingProxyType(self._loaded())
+
+    def keys(self) -> KeysView[str]:
+        """Names in registration order (``dict(registry)`` and ``{**registry}`` work as for a mapping)."""
+        return self.view().keys()
 
     def items(self) -> ItemsView[str, T]:
         return self.view().items()
