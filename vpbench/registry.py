@@ -32,7 +32,7 @@ class Registry(Generic[T]):
 
     def add(self, name: str, entry: T) -> T:
         """Register ``entry`` under ``name`` (a second entry of the same name is an error)."""
-        if name in self._entries and self._entries[name] is not entry:
+        if name in self._entries:
             raise ValueError(f"{self.what} {name!r} is registered twice")
         self._entries[name] = entry
         return entry

@@ -78,7 +78,10 @@ def load_config(paths: Sequence[str | Path] | None = None) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for path in paths or [DEFAULT_CONFIG]:
         config = deep_merge(config, read_yaml(path))
-    config["protocols"] = resolve_protocols(config)
+    try:
+        config["protocols"] = resolve_protocols(config)
+    except ConfigError as err:
+        raise ConfigError(f"{' + '.join(str(p) for p in paths or [DEFAULT_CONFIG])}: {err}") from None
     return config
 
 
