@@ -14,9 +14,12 @@ import copy
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from data_prep.registry import EvalProtocol
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = "config/config.yaml"
@@ -102,7 +105,7 @@ def resolve_protocols(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     one. Order: the config's entries, then the registry's. Idempotent: resolving a resolved config changes nothing.
     """
     from data_prep.registry import protocols
-    from vpbench.utils import format_size, parse_size
+    from vpbench.utils import format_size
 
     registered = protocols()
     entries = config.get("protocols") or {}
@@ -122,29 +125,37 @@ def resolve_protocols(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if not isinstance(entry, Mapping):
             raise ConfigError(f"{key}: expected a mapping of overrides ({', '.join(PROTOCOL_OVERRIDES)}), got {entry!r}")
         if "dataset" in entry and entry["dataset"] != protocol.dataset:
-            raise ConfigError(f"{key}.dataset: config {entry['dataset']!r}, registered protocol {name!r} reads {protocol.dataset!r}")
-        resolution = (protocol.height, protocol.width)
+            raise ConfigError(f"{key}.dataset: config {entry['dataset']!r}, registered protocol {name!r} reads "
+                              f"{protocol.dataset!r}")
         options = prepared.get(protocol.dataset)
-        override = options.get("size") if isinstance(options, Mapping) else None
-        try:
-            size = parse_size(override) if override else resolution
-        except ValueError as err:
-            raise ConfigError(f"datasets.{protocol.dataset}.size: {err}") from None
-        if entry.get("size") is not None:
-            try:
-                given = parse_size(entry["size"])
-            except ValueError as err:
-                raise ConfigError(f"{key}.size: config {entry['size']!r} (datasets.{protocol.dataset}.size {override!r}): {err}") from None
-            if given != size and override:
-                raise ConfigError(
-                    f"{key}.size: config {entry['size']}, but datasets.{protocol.dataset}.size prepares {protocol.dataset} "
-                    f"at {override} (registered protocol {name!r}: {format_size(resolution)} without that override)"
-                )
-            if given != size:
-                raise ConfigError(f"{key}.size: config {entry['size']}, registered protocol {name!r} is {format_size(resolution)}")
+        size = _protocol_size(key, protocol, entry.get("size"), options.get("size") if isinstance(options, Mapping) else None)
         resolved[name] = {"dataset": protocol.dataset, "size": format_size(size), "label": protocol.label or name,
                           **{k: v for k, v in entry.items() if k not in PROTOCOL_FACTS}}
     return resolved
+
+
+def _protocol_size(key: str, protocol: EvalProtocol, given: Any, prepared: Any) -> tuple[int, int]:
+    """The size protocol ``key`` is evaluated at: ``prepared`` (``datasets.<dataset>.size``) or its registered
+    resolution; ``given`` (the entry's ``size``, or None) must be that size."""
+    from vpbench.utils import format_size, parse_size
+
+    resolution, dataset = (protocol.height, protocol.width), protocol.dataset
+    try:
+        size = parse_size(prepared) if prepared else resolution
+    except ValueError as err:
+        raise ConfigError(f"datasets.{dataset}.size: {err}") from None
+    if given is None:
+        return size
+    try:
+        same = parse_size(given) == size
+    except ValueError as err:
+        raise ConfigError(f"{key}.size: config {given!r} (datasets.{dataset}.size {prepared!r}): {err}") from None
+    if same:
+        return size
+    if prepared:
+        raise ConfigError(f"{key}.size: config {given}, but datasets.{dataset}.size prepares {dataset} at {prepared} "
+                          f"(registered protocol {protocol.name!r}: {format_size(resolution)} without that override)")
+    raise ConfigError(f"{key}.size: config {given}, registered protocol {protocol.name!r} is {format_size(resolution)}")
 
 
 def parse_overrides(text: str) -> dict[str, Any]:
