@@ -14,7 +14,7 @@ from snakemake.utils import min_version, validate
 
 # Torch-free (a test says so): every Snakemake process imports this, SLURM jobs included.
 from vpbench.pipeline.checks import resolve_method_trained
-from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config, yaml_typed
+from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config, resolve_protocols, yaml_typed
 from vpbench.pipeline.jobs import command_line_targets
 from vpbench.pipeline.plan import Plan
 from vpbench.pipeline.resources import TARGET_RULES
@@ -30,6 +30,8 @@ if not workflow.overwrite_configfiles:
     config.update(deep_merge(load_config(CONFIG_FILES), config))
 # `--config key=value` values typed as YAML types them (Snakemake leaves `false`, `null` and nested numbers as strings).
 config.update(deep_merge(config, yaml_typed(workflow.config_settings.overwrite_config)))
+# Each protocol's dataset and size from its catalog module (data_prep/catalog/), the config's overrides on top.
+config["protocols"] = resolve_protocols(config)
 # A compared method with nothing to train gets no training job unless the command line says otherwise.
 resolve_method_trained(config)
 validate(config, "config/schema/config.schema.json")

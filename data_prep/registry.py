@@ -1,10 +1,12 @@
 """The dataset registry: every preparable dataset as one record, registered by its module in ``data_prep.catalog``.
 
 A record (:class:`Dataset`) holds the dataset's splits, resolution, storage codec, full-set counts, the published
-source formats it is prepared from, its evaluation protocols, its acquisition step and its smoke builder. The shared
-machinery reads them from here: ``data_prep.acquire``, ``data_prep.preprocess``, ``data_prep.smoke``, the views
-``data_prep.protocols.PROTOCOLS`` and ``data_prep.catalog.DATASETS``, and the planner (which also calls
-:func:`protocol_config_errors` to check a config against the registered protocols).
+source formats it is prepared from, its evaluation protocols (with their resolution and label), its acquisition
+step and its smoke builder. Two registries (:class:`vpbench.registry.Registry`) hold them, :data:`DATASETS` and
+:data:`PROTOCOLS` (also importable from ``data_prep.catalog`` and ``data_prep.protocols``), filled when the catalog is
+first read. The shared machinery reads them from here: ``data_prep.acquire``, ``data_prep.preprocess``,
+``data_prep.smoke``, and the config loader (``vpbench.pipeline.config.resolve_protocols`` fills each protocol's
+dataset, size and label into the config, which holds overrides only).
 
 Torch-free and light at import (no NumPy, OpenCV or PyAV either): the planner imports it at ``snakemake -n`` time.
 """
@@ -16,11 +18,10 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from data_prep.errors import LayoutError
-from vpbench.utils import format_size, parse_size
+from vpbench.registry import Registry
 
 if TYPE_CHECKING:
     from data_prep.acquire import Acquirer
@@ -53,6 +54,7 @@ class EvalProtocol:
     description: str = ""
     split: str = "test"  # prepared split the windows come from
     subset: str = ""  # only windows with this subset label (Vimeo fast/medium/slow); "" = all
+    label: str = ""  # how tables and figures name it (the paper's name for the test set); "" = the name
 
     @property
     def horizon(self) -> int:
@@ -117,58 +119,52 @@ class Dataset:
         raise KeyError(f"{self.name} has no source format {name!r}; choose from {[f.name for f in self.formats]}")
 
 
-_DATASETS: dict[str, Dataset] = {}
-_PROTOCOLS: dict[str, EvalProtocol] = {}
+def _load(name: str | None = None) -> None:
+    """Import the catalog (each of its modules registers its dataset) unless that has begun already."""
+    if CATALOG not in sys.modules:
+        importlib.import_module(CATALOG)
+
+
+#: every dataset by name, and every evaluation protocol by name (filled by the catalog, imported when first read)
+DATASETS: Registry[Dataset] = Registry("dataset", KeyError, load=_load)
+PROTOCOLS: Registry[EvalProtocol] = Registry("protocol", KeyError, load=_load)
 
 
 def register_dataset(dataset: Dataset) -> Dataset:
     """Add ``dataset`` and its protocols to the registry (once, at the import of its catalog module)."""
-    if dataset.name in _DATASETS:
+    if dataset.name in DATASETS:
         raise ValueError(f"dataset {dataset.name!r} is registered twice")
     if not dataset.formats:
         raise ValueError(f"dataset {dataset.name!r} has no source format")
     for protocol in dataset.protocols:
         if protocol.dataset != dataset.name:
             raise ValueError(f"protocol {protocol.name!r} reads dataset {protocol.dataset!r}, registered with {dataset.name!r}")
-        if protocol.name in _PROTOCOLS:
+        if protocol.name in PROTOCOLS:
             raise ValueError(f"protocol {protocol.name!r} is registered twice")
         if protocol.split not in dataset.splits:
             raise ValueError(f"protocol {protocol.name!r} reads split {protocol.split!r}; {dataset.name} has {dataset.splits}")
-    _DATASETS[dataset.name] = dataset
-    _PROTOCOLS.update((p.name, p) for p in dataset.protocols)
+    DATASETS.add(dataset.name, dataset)
+    for protocol in dataset.protocols:
+        PROTOCOLS.add(protocol.name, protocol)
     return dataset
-
-
-def _load() -> None:
-    """Import the catalog (each of its modules registers its dataset) unless that has begun already."""
-    if CATALOG not in sys.modules:
-        importlib.import_module(CATALOG)
 
 
 def datasets() -> Mapping[str, Dataset]:
     """Every registered dataset by name (a read-only view)."""
-    _load()
-    return MappingProxyType(_DATASETS)
+    return DATASETS.view()
 
 
 def protocols() -> Mapping[str, EvalProtocol]:
     """Every registered evaluation protocol by name (a read-only view)."""
-    _load()
-    return MappingProxyType(_PROTOCOLS)
+    return PROTOCOLS.view()
 
 
 def get_dataset(name: str) -> Dataset:
-    try:
-        return datasets()[name]
-    except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; choose from {sorted(_DATASETS)}") from None
+    return DATASETS.get(name)
 
 
 def get_protocol(name: str) -> EvalProtocol:
-    try:
-        return protocols()[name]
-    except KeyError:
-        raise KeyError(f"unknown protocol {name!r}; choose from {sorted(_PROTOCOLS)}") from None
+    return PROTOCOLS.get(name)
 
 
 def choose_format(spec: Dataset, root: Path, requested: str | None = None) -> SourceFormat:
@@ -191,44 +187,3 @@ def choose_format(spec: Dataset, root: Path, requested: str | None = None) -> So
             "choose one with --source"
         )
     return found[0] if found else spec.formats[0]
-
-
-def protocol_config_errors(config: Mapping[str, Any]) -> list[str]:
-    """One message per disagreement between a config's ``protocols.<name>`` entries and the registered protocols.
-
-    Checked: the protocol is registered; ``dataset`` is the one it reads; ``size`` is its resolution, or, where the
-    config prepares that dataset at another size (``datasets.<dataset>.size``), that size. Each message names the
-    config key, the config value and the registered value.
-    """
-    registered = protocols()
-    prepared = config.get("datasets") or {}
-    errors: list[str] = []
-    for name, entry in (config.get("protocols") or {}).items():
-        key = f"protocols.{name}"
-        protocol = registered.get(name)
-        if protocol is None:
-            errors.append(f"{key}: config names protocol {name!r}, which is not registered; registered: {', '.join(sorted(registered))}")
-            continue
-        entry = entry or {}
-        if entry.get("dataset") != protocol.dataset:
-            errors.append(f"{key}.dataset: config {entry.get('dataset')!r}, registered protocol {name!r} reads {protocol.dataset!r}")
-        if entry.get("size") is None:
-            continue
-        resolution = format_size((protocol.height, protocol.width))
-        override = (prepared.get(protocol.dataset) or {}).get("size")
-        try:
-            size = parse_size(entry["size"])
-            expected = parse_size(override) if override else (protocol.height, protocol.width)
-        except ValueError as err:
-            errors.append(f"{key}.size: config {entry['size']!r} (datasets.{protocol.dataset}.size {override!r}): {err}")
-            continue
-        if size == expected:
-            continue
-        if override:
-            errors.append(
-                f"{key}.size: config {entry['size']}, but datasets.{protocol.dataset}.size prepares {protocol.dataset} "
-                f"at {override} (registered protocol {name!r}: {resolution} without that override)"
-            )
-        else:
-            errors.append(f"{key}.size: config {entry['size']}, registered protocol {name!r} is {resolution}")
-    return errors

@@ -19,6 +19,9 @@ from torch import Tensor
 FRAME_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 INPUT_TOLERANCE = 1e-3
 OUTPUT_TOLERANCE = 0.25
+#: layouts of :func:`frames_to_float`: one clip's frames (evaluation windows), a batch of clips (training)
+CLIP_FRAMES = "[T, 3, H, W]"
+CLIP_BATCH = "[B, L, 3, H, W]"
 
 
 class FrameContractError(ValueError):
@@ -48,6 +51,33 @@ def frame_problem(frames: object, tolerance: float) -> str | None:
     return None
 
 
+def frames_to_float(frames: object, device: torch.device | str = "cpu", *, layout: str = CLIP_FRAMES,
+                    where: str = "frames", error: type[Exception] = FrameContractError) -> Tensor:
+    """Frames as a loader yields them (uint8 0..255, or float in [0, 1]) -> float32 in [0, 1] on ``device``.
+
+    ``layout`` names the expected dimensions (``"[B, L, 3, H, W]"`` for a training batch): the tensor must have as
+    many, with 3 channels third from last. Anything else (not a tensor, another shape, an integer dtype other than
+    uint8, floats outside [0, 1] +- :data:`INPUT_TOLERANCE`) raises ``error`` with a message that starts with
+    ``where`` (the evaluation raises its own error class, naming the clip). uint8 frames travel to the device before
+    the conversion (a quarter of the bytes).
+    """
+    if not isinstance(frames, Tensor):
+        raise error(f"{where}: expected a tensor {layout}, got {type(frames).__name__}")
+    ndim = len(layout.strip("[]").split(","))
+    if frames.dim() != ndim or frames.shape[-3] != 3:
+        raise error(f"{where}: frames must be {layout}, got {tuple(frames.shape)}")
+    frames = frames.to(device, non_blocking=True)
+    if frames.dtype == torch.uint8:
+        return frames.float().div_(255.0)
+    if not frames.is_floating_point():
+        raise error(f"{where}: frames must be uint8 0..255 or float in [0, 1], got {frames.dtype}")
+    frames = frames.float()
+    problem = frame_problem(frames, INPUT_TOLERANCE)
+    if problem:
+        raise error(f"{where}: float frames {problem}; float frames must be in [0, 1]")
+    return frames
+
+
 def check_input_frames(method: str, **frames: Tensor) -> None:
     """Refuse input frames that break the contract; ``method`` and the keyword names say whose and which."""
     for name, tensor in frames.items():
@@ -56,4 +86,7 @@ def check_input_frames(method: str, **frames: Tensor) -> None:
             raise FrameContractError(f"{method}: input {name} {problem}")
 
 
-__all__ = ["FRAME_DTYPES", "FrameContractError", "INPUT_TOLERANCE", "OUTPUT_TOLERANCE", "check_input_frames", "frame_problem"]
+__all__ = [
+    "CLIP_BATCH", "CLIP_FRAMES", "FRAME_DTYPES", "FrameContractError", "INPUT_TOLERANCE", "OUTPUT_TOLERANCE", "check_input_frames", "frame_problem",
+    "frames_to_float",
+]

@@ -22,13 +22,13 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from models.routing_choices import dmvfn_is_routed
+from vpbench.registry import Registry
 
 if TYPE_CHECKING:
     from models.base import VideoPredictor
 
 Factory = Callable[..., "VideoPredictor"]
 ENTRY_POINT_GROUP = "vpbench.methods"
-_REGISTRY: dict[str, Factory] = {}
 
 
 @dataclass(frozen=True)
@@ -56,27 +56,26 @@ class MethodOptionError(ValueError):
         self.key = key
 
 
-def register_method(name: str) -> Callable[[Factory], Factory]:
-    def decorator(factory: Factory) -> Factory:
-        if name in _REGISTRY and _REGISTRY[name] is not factory:
-            raise ValueError(f"method {name!r} is registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorator
-
-
-def _load_builtins(name: str | None = None) -> None:
-    """Import the module of built-in ``name`` (all of them for None)."""
+def _load(name: str | None) -> None:
+    """Register method ``name`` (every method for None): import its built-in module, else load the entry points."""
     for method, builtin in BUILTIN_METHODS.items():
         if name is None or name == method:
             importlib.import_module(builtin.module)
+    if name is None or name not in BUILTIN_METHODS:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name not in METHODS:
+                factory = ep.load()
+                if ep.name not in METHODS:  # importing the plugin's module may have registered it already
+                    METHODS.add(ep.name, factory)
 
 
-def _load_entry_points() -> None:
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in _REGISTRY:
-            _REGISTRY[ep.name] = ep.load()
+#: every method by name: the built-ins (imported when first asked for), entry points, ``@register_method``
+METHODS: Registry[Factory] = Registry("method", KeyError, load=_load)
+
+
+def register_method(name: str) -> Callable[[Factory], Factory]:
+    """``@register_method("name")`` on a factory: the method is built by ``create_method("name", **options)``."""
+    return METHODS.register(name)
 
 
 def resolve_factory(name: str) -> Factory:
@@ -87,17 +86,13 @@ def resolve_factory(name: str) -> Factory:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as err:
             raise KeyError(f"method {name!r}: cannot import {attr!r} from {module!r} ({err})") from err
-    if name not in _REGISTRY:
-        _load_builtins(name)
-    if name not in _REGISTRY:
-        _load_entry_points()
-    if name not in _REGISTRY:
+    if name not in METHODS:  # the registry's own message lacks the hint and the other ways to name a method
         known = available_methods()
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise KeyError(f"unknown method {name!r}; {hint}registered: {', '.join(known)} (or an entry point of "
                        f"{ENTRY_POINT_GROUP!r}, or 'package.module:factory')")
-    return _REGISTRY[name]
+    return METHODS.get(name)
 
 
 def create_method(name: str, **options: Any) -> VideoPredictor:
@@ -150,9 +145,8 @@ def is_trainable(name: str, options: Mapping[str, Any]) -> bool:
 
 
 def available_methods() -> list[str]:
-    _load_builtins()
-    _load_entry_points()
-    return sorted(_REGISTRY)
+    """Every method name: the built-ins (imported now), entry points and registered ones, sorted."""
+    return list(METHODS.names())
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -32,13 +32,13 @@ def test_entry_point_resolves_the_example_plugin(tmp_path: Path, monkeypatch: py
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: vpbench-example-method\nVersion: 0.1.0\n")
     (dist / "entry_points.txt").write_text("[vpbench.methods]\nexample_residual = vpbench_example_method:build\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(registry._REGISTRY, "example_residual", raising=False)
+    monkeypatch.delitem(registry.METHODS._entries, "example_residual", raising=False)
     try:
         method = registry.create_method("example_residual", width=4)
         assert type(method).__module__ == "vpbench_example_method"
         assert "example_residual" in registry.available_methods()
     finally:
-        registry._REGISTRY.pop("example_residual", None)
+        registry.METHODS._entries.pop("example_residual", None)
 
 
 def test_module_path_builds_the_example_and_it_predicts(example_on_path) -> None:
@@ -128,7 +128,7 @@ def test_compare_table_cells_trace_back_to_their_files(tmp_path: Path, monkeypat
     # The plan resolves every method it names: the plugin is installed (as its entry point would register it).
     import vpbench_example_method
 
-    monkeypatch.setitem(registry._REGISTRY, "example_residual", vpbench_example_method.build)
+    monkeypatch.setitem(registry.METHODS._entries, "example_residual", vpbench_example_method.build)
     plan = smoke_plan(tmp_path, method="example_residual", compare_configurations=["kitti"], compare_protocols=["kitti"])
     table = plan.artefacts.compare_plan()
     rng = np.random.default_rng(0)

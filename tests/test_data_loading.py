@@ -27,7 +27,7 @@ def test_protocols_follow_the_paper_setups():
     for protocol in PROTOCOLS.values():
         assert protocol.height % 16 == 0 and protocol.width % 16 == 0, protocol.name
         assert protocol.channel_order == "RGB"
-    with pytest.raises(KeyError, match="choose from"):
+    with pytest.raises(KeyError, match="unknown protocol 'kitti-b'; known: "):
         get_protocol("kitti-b")
 
 

@@ -13,10 +13,9 @@ import yaml
 
 from data_prep import smoke
 from data_prep.protocols import PROTOCOLS, get_protocol
-from data_prep.registry import (
-    Dataset, EvalProtocol, SourceFormat, datasets, protocol_config_errors, protocols, register_dataset,
-)
-from vpbench.pipeline.config import load_config
+from data_prep.registry import DATASETS, PROTOCOLS as PROTOCOL_REGISTRY
+from data_prep.registry import Dataset, EvalProtocol, SourceFormat, datasets, protocols, register_dataset
+from vpbench.pipeline.config import ConfigError, load_config, read_yaml, resolve_protocols
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
@@ -29,10 +28,11 @@ CONFIGS = {
 def test_reading_the_registry_imports_no_torch_nor_image_libraries():
     code = (
         "import json, sys\n"
-        "from data_prep.registry import protocols, datasets, protocol_config_errors\n"
+        "from data_prep.registry import protocols, datasets\n"
+        "from vpbench.pipeline.config import resolve_protocols\n"
         "names = sorted(protocols())\n"
         "assert names and sorted(datasets())\n"
-        "protocol_config_errors({'protocols': {n: {'dataset': protocols()[n].dataset} for n in names}})\n"
+        "resolve_protocols({'datasets': {d: {} for d in datasets()}, 'protocols': {n: {'dataset': protocols()[n].dataset} for n in names}})\n"
         "print(json.dumps(sorted(m for m in ('torch', 'cv2', 'av', 'numpy') if m in sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
@@ -56,8 +56,10 @@ def test_protocols_view_is_the_registry():
     assert dict(PROTOCOLS) == {p.name: p for spec in datasets().values() for p in spec.protocols}
     assert dict(PROTOCOLS) == dict(protocols())
     assert get_protocol("kitti").horizon == 5 and get_protocol("vimeo_slow_int5").routing_only
-    with pytest.raises(KeyError, match="unknown protocol 'nope'; choose from"):
+    with pytest.raises(KeyError, match="unknown protocol 'nope'; known: cityscapes, davis, "):
         get_protocol("nope")
+    assert PROTOCOL_REGISTRY.get("kitti") is get_protocol("kitti")
+    assert list(DATASETS) == list(datasets()) and "kitti" in DATASETS
     with pytest.raises(TypeError):
         PROTOCOLS["toy"] = get_protocol("kitti")  # type: ignore[index]  # a read-only view
 
@@ -76,7 +78,31 @@ def test_registration_refuses_duplicates_and_foreign_protocols():
 def test_shipped_configs_agree_with_the_registered_protocols(name):
     config = load_config(CONFIGS[name])
     assert set(config["protocols"]) == set(protocols())
-    assert protocol_config_errors(config) == []
+    assert resolve_protocols(config) == config["protocols"]  # a loaded config resolves to itself
+    for protocol_name, entry in config["protocols"].items():
+        protocol = get_protocol(protocol_name)
+        prepared = config["datasets"][protocol.dataset].get("size")
+        assert entry["dataset"] == protocol.dataset
+        assert entry["size"] == (prepared or f"{protocol.height}x{protocol.width}")
+        override = read_yaml(CONFIGS[name][-1])["protocols"].get(protocol_name) or {}
+        assert entry["label"] == override.get("label", protocol.label)
+
+
+@pytest.mark.parametrize("path", ["config/config.yaml", "config/smoke.yaml"])
+def test_shipped_configs_state_no_protocol_fact(path):
+    """A protocol's dataset and size are declared once, in its catalog module; the config holds overrides."""
+    entries = read_yaml(ROOT / path)["protocols"]
+    assert entries and all(set(entry) <= {"label", "eval_gpu_hours"} for entry in entries.values())
+
+
+def test_overrides_merge_over_the_registered_protocol():
+    config = _config("config.yaml")
+    assert config["protocols"]["kitti"] == {"dataset": "kitti", "size": "256x832", "label": "KITTI-Test", "eval_gpu_hours": 0.2}
+    raw = {"datasets": {"kitti": {"size": "176x560"}}, "protocols": {"kitti": {"label": "K"}}}
+    assert resolve_protocols(raw) == {"kitti": {"dataset": "kitti", "size": "176x560", "label": "K"}}
+    # a protocol is there because its dataset is declared; the config's entries keep their order
+    assert list(resolve_protocols({"datasets": {"vimeo_septuplet": {}}, "protocols": {"vimeo_slow": {}}})) == [
+        "vimeo_slow", "vimeo_fast", "vimeo_medium", "vimeo_slow_int1", "vimeo_slow_int3", "vimeo_slow_int5"]
 
 
 def test_smoke_config_prepares_at_the_registered_smoke_sizes():
@@ -90,34 +116,42 @@ def _config(name: str) -> dict:
     return copy.deepcopy(load_config(CONFIGS[name]))
 
 
+def _error(config: dict) -> str:
+    with pytest.raises(ConfigError) as raised:
+        resolve_protocols(config)
+    return str(raised.value)
+
+
 def test_a_changed_dataset_is_named():
     config = _config("config.yaml")
     config["protocols"]["vimeo_fast"]["dataset"] = "vimeo"
-    assert protocol_config_errors(config) == [
+    assert _error(config) == (
         "protocols.vimeo_fast.dataset: config 'vimeo', registered protocol 'vimeo_fast' reads 'vimeo_septuplet'"
-    ]
+    )
 
 
 def test_a_changed_size_is_named():
     config = _config("config.yaml")
     config["protocols"]["kitti"]["size"] = "256x800"
-    assert protocol_config_errors(config) == ["protocols.kitti.size: config 256x800, registered protocol 'kitti' is 256x832"]
+    assert _error(config) == "protocols.kitti.size: config 256x800, registered protocol 'kitti' is 256x832"
     config["protocols"]["kitti"]["size"] = "256"
-    (error,) = protocol_config_errors(config)
+    error = _error(config)
     assert error.startswith("protocols.kitti.size: config '256'") and "HEIGHTxWIDTH" in error
+    config["protocols"]["kitti"].pop("size")
+    config["datasets"]["kitti"]["size"] = "256"
+    assert _error(config).startswith("datasets.kitti.size: ") and "HEIGHTxWIDTH" in _error(config)
 
 
 def test_a_size_other_than_the_prepared_override_is_named():
     config = _config("smoke.yaml")
     config["protocols"]["davis"]["size"] = "480x864"  # the registered resolution, but the smoke data are 176x320
-    (error,) = protocol_config_errors(config)
-    assert error == ("protocols.davis.size: config 480x864, but datasets.davis.size prepares davis at 176x320 "
-                     "(registered protocol 'davis': 480x864 without that override)")
+    assert _error(config) == ("protocols.davis.size: config 480x864, but datasets.davis.size prepares davis at 176x320 "
+                              "(registered protocol 'davis': 480x864 without that override)")
 
 
 def test_an_unregistered_protocol_is_named():
     config = _config("config.yaml")
     config["protocols"]["kitti_b"] = {"dataset": "kitti", "size": "256x832"}
-    (error,) = protocol_config_errors(config)
-    assert error.startswith("protocols.kitti_b: config names protocol 'kitti_b', which is not registered; registered: ")
+    assert _error(config).startswith(
+        "protocols.kitti_b: config names protocol 'kitti_b', which is not registered; registered: ")
 

@@ -355,8 +355,8 @@ def test_a_lock_of_another_host_is_stale_once_its_heartbeat_stops(tmp_path):
 
 
 def test_training_refuses_float_clips_in_0_255():
-    from vpbench.training.trainer import clips_to_float
+    from models.contract import CLIP_BATCH, frames_to_float
 
-    assert clips_to_float(torch.full((1, 3, 3, 4, 4), 255, dtype=torch.uint8), torch.device("cpu")).max() == 1.0
-    with pytest.raises(FrameContractError, match=r"float clips holds values in \[255, 255\]"):
-        clips_to_float(torch.full((1, 3, 3, 4, 4), 255.0), torch.device("cpu"))
+    assert frames_to_float(torch.full((1, 3, 3, 4, 4), 255, dtype=torch.uint8), layout=CLIP_BATCH).max() == 1.0
+    with pytest.raises(FrameContractError, match=r"float frames holds values in \[255, 255\]"):
+        frames_to_float(torch.full((1, 3, 3, 4, 4), 255.0), layout=CLIP_BATCH)

@@ -14,4 +14,5 @@ class ToyProtocol:
     input_indices: tuple[int, ...] = (0, 1)
     target_indices: tuple[int, ...] = (2, 3, 4)
     channel_order: str = "RGB"
+    label: str = "Toy"
     metrics: tuple[str, ...] = field(default=("psnr", "ssim"))

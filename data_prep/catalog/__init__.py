@@ -2,8 +2,9 @@
 
 A module holds everything specific to its dataset: the raw layout parser(s) of its published source formats, its
 evaluation protocols, its acquisition step (archives, lists, what to place by hand) and its smoke builder. Every
-module of this package is imported here, in name order, so a new dataset is one new module plus its entries in
-``config/config.yaml`` and ``config/smoke.yaml`` (see docs/data.md, "Adding a dataset").
+module of this package is imported here, in name order, so a new dataset is one new module plus its ``datasets:``
+entries in ``config/config.yaml`` and ``config/smoke.yaml``; its protocols follow (see docs/data.md, "Adding a
+dataset").
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from data_prep import registry
+from data_prep.registry import DATASETS, get_dataset
 
 for _module in sorted(info.name for info in pkgutil.iter_modules(__path__)):
     importlib.import_module(f"{__name__}.{_module}")
 
-#: every registered dataset by name (a read-only view of the registry)
-DATASETS = registry.datasets()
-get_dataset = registry.get_dataset
+__all__ = ["DATASETS", "get_dataset"]  # the registry (every dataset by name), filled by the imports above

@@ -167,7 +167,8 @@ DATASET = register_dataset(Dataset(
     "Cityscapes leftImg8bit_sequence: 2,975 train / 500 val snippets of 30 frames at 1024x512",
     protocols=(
         EvalProtocol("cityscapes", "cityscapes", 512, 1024, (2, 3), (4, 5, 6, 7, 8),
-                     description="Cityscapes val snippets, frames 2,3 -> 4..8 (t+1..t+5), 1024x512"),
+                     description="Cityscapes val snippets, frames 2,3 -> 4..8 (t+1..t+5), 1024x512",
+                     label="Cityscapes-Test"),
     ),
     acquire=acquire,
     smoke=SmokeData((176, 352), build_smoke),

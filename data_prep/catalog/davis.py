@@ -116,7 +116,8 @@ DATASET = register_dataset(Dataset(
     protocols=(
         EvalProtocol("davis", "davis", 480, 864, (2, 3), (4, 5, 6, 7, 8),
                      description="DAVIS17-Val, first 9 frames, 2,3 -> 4..8 (the paper reports t+1 and t+3); "
-                     "854x480 resized to 864x480, a multiple of 16 and the size the paper's GFLOPs match"),
+                     "854x480 resized to 864x480, a multiple of 16 and the size the paper's GFLOPs match",
+                     label="DAVIS17-Val"),
     ),
     acquire=acquire,
     smoke=SmokeData((176, 320), build_smoke),

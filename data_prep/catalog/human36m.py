@@ -173,7 +173,8 @@ DATASET = register_dataset(Dataset(
     "Human3.6M, STRPM lists, 8 frames at step 5, 1024x1024 (PNG: raw would need ~3 MB per frame)",
     protocols=(
         EvalProtocol("human36m", "human36m", 1024, 1024, (0, 1, 2, 3), (4, 5, 6, 7),
-                     description="Human3.6M (STRPM): 4 -> 4 frames at 1024x1024; two-frame methods use frames 2,3"),
+                     description="Human3.6M (STRPM): 4 -> 4 frames at 1024x1024; two-frame methods use frames 2,3",
+                     label="Human3.6M (STRPM split)"),
     ),
     acquire=acquire,
     smoke=SmokeData((176, 176), build_smoke),

@@ -151,7 +151,7 @@ DATASET = register_dataset(Dataset(
     "KITTI raw, FVS 24/4 drive split, stride-1 windows of 9 frames at 256x832",
     protocols=(
         EvalProtocol("kitti", "kitti", 256, 832, (2, 3), (4, 5, 6, 7, 8),
-                     description="KITTI test windows (1,337), frames 2,3 -> 4..8, 832x256"),
+                     description="KITTI test windows (1,337), frames 2,3 -> 4..8, 832x256", label="KITTI-Test"),
     ),
     acquire=acquire,
     smoke=SmokeData((176, 560), build_smoke),

@@ -72,7 +72,8 @@ DATASET = register_dataset(Dataset(
     "KITTI-A: the user's list of 9-frame KITTI windows with a fast car",
     protocols=(
         EvalProtocol("kitti_a", "kitti_a", 256, 832, (2, 3), (4, 5, 6, 7, 8),
-                     description="KITTI-A (user-supplied list of fast-car windows): 2,3 -> 4..8, for block usage"),
+                     description="KITTI-A (user-supplied list of fast-car windows): 2,3 -> 4..8, for block usage",
+                     label="KITTI-A (user-supplied list)"),
     ),
     acquire=acquire,
     smoke=SmokeData((176, 560), root="kitti"),  # in the smoke KITTI tree (its builder writes kitti_a.txt)

@@ -111,7 +111,8 @@ DATASET = register_dataset(Dataset(
     "UCF Sports, STRPM lists, 10-frame windows at 512x512",
     protocols=(
         EvalProtocol("ucfsports", "ucfsports", 512, 512, (0, 1, 2, 3), (4, 5, 6, 7, 8, 9),
-                     description="UCF Sports (STRPM): 4 -> 6 frames at 512x512; two-frame methods use frames 2,3"),
+                     description="UCF Sports (STRPM): 4 -> 6 frames at 512x512; two-frame methods use frames 2,3",
+                     label="UCF Sports (STRPM split)"),
     ),
     acquire=acquire,
     smoke=SmokeData((176, 176), build_smoke),

@@ -118,7 +118,8 @@ DATASET = register_dataset(Dataset(
     {"train": (51312, 51313), "test": (3782,)},
     "Vimeo-90K triplets (tri_trainlist / tri_testlist) at native 256x448",
     protocols=(
-        EvalProtocol("vimeo", "vimeo", 256, 448, (0, 1), (2,), description="Vimeo-90K test triplets (3,782): im1, im2 -> im3"),
+        EvalProtocol("vimeo", "vimeo", 256, 448, (0, 1), (2,), description="Vimeo-90K test triplets (3,782): im1, im2 -> im3",
+                     label="Vimeo90K-Test"),
     ),
     acquire=acquire,
     smoke=SmokeData((176, 320), build_smoke),

@@ -97,7 +97,8 @@ def build_smoke(root: Path, clips: Clips) -> None:
 # -- protocols ------------------------------------------------------------------------------------------------------
 def _motion(subset: str) -> EvalProtocol:
     return EvalProtocol(f"vimeo_{subset}", "vimeo_septuplet", 256, 448, (0, 1), (2,),
-                        description=f"Fig. 5a/b: Vimeo-{subset.capitalize()} septuplets, im1, im2 -> im3", subset=subset)
+                        description=f"Fig. 5a/b: Vimeo-{subset.capitalize()} septuplets, im1, im2 -> im3", subset=subset,
+                        label=f"Vimeo-{subset.capitalize()}")
 
 
 def _interval(k: int) -> EvalProtocol:
@@ -109,6 +110,7 @@ def _interval(k: int) -> EvalProtocol:
             + (f"target im{1 + target}" if target <= 6 else f"im{1 + target} does not exist: routing statistics only")
         ),
         subset="slow",
+        label=f"Vimeo-Slow (interval {k})",
     )
 
 

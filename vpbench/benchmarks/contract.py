@@ -42,9 +42,9 @@ def _median_seconds(function, repeats: int, inner: int, device: torch.device) ->
 
 
 def measure(size: tuple[int, int], device: str = "cpu", batch: int = 1, repeats: int = 7) -> dict[str, object]:
-    from models.contract import check_input_frames
+    from models.contract import check_input_frames, frames_to_float
     from models.dmvfn import DMVFN
-    from vpbench.evaluation.rollout import _check_output, frames_to_float
+    from vpbench.evaluation.rollout import _check_output
 
     dev = torch.device(device)
     torch.manual_seed(0)
@@ -60,7 +60,7 @@ def measure(size: tuple[int, int], device: str = "cpu", batch: int = 1, repeats:
         output_check = _median_seconds(lambda: _check_output(predicted, shape, 1), repeats, 20, dev)
         input_check = _median_seconds(lambda: check_input_frames("DMVFN", prev=context[:, 0], cur=context[:, 1]),
                                       repeats, 20, dev)
-        loader_check = _median_seconds(lambda: frames_to_float(clip, "c", dev), repeats, 20, dev) / clip.shape[0]
+        loader_check = _median_seconds(lambda: frames_to_float(clip, dev, where="clip 'c'"), repeats, 20, dev) / clip.shape[0]
     checks = output_check + input_check + loader_check
     return {
         "size": format_size(size), "device": device, "batch": batch,

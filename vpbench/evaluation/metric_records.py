@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from vpbench.registry import Registry
+
 Direction = Literal["higher", "lower"]
 
 # MS-SSIM / SSIM parameters (pytorch-msssim, the paper's evaluation): an 11-px Gaussian window, five scales.
@@ -117,41 +119,42 @@ _FUNCTIONS = "vpbench.evaluation.metrics"
 RANGE_TOLERANCE = 1e-5
 
 #: the metrics a score file may hold, in the order evaluation scores them (the default metric set)
-METRICS: dict[str, Metric] = {
-    metric.name: metric
-    for metric in (
-        Metric("ms_ssim", "MS-SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ms_ssim",
-               min_size=ms_ssim_min_side(), size_reason=ms_ssim_size_reason(),
-               value_range=(0.0, 1.0)),  # pytorch-msssim clips every scale's term at 0 (relu)
-        # a weighted sum of squared feature differences with non-negative weights
-        Metric("lpips", "LPIPS", "lower", scale=100.0, compute=f"{_FUNCTIONS}:lpips", value_range=(0.0, math.inf)),
-        # frames in [0, 1]: MSE <= 1, so PSNR >= 0 dB; identical frames give +inf (copy-last-frame on a still clip)
-        Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr", unit="dB",
-               value_range=(0.0, math.inf)),
-        # pytorch-msssim silently skips smoothing along a side shorter than the window: refused instead.
-        Metric("ssim", "SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ssim", min_size=MS_SSIM_WIN_SIZE,
-               size_reason=f"SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px", value_range=(-1.0, 1.0)),
-    )
-}
-METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
-
+METRICS: Registry[Metric] = Registry("metric", ValueError)
 #: what tables show besides the scored metrics: counted costs and block usage rates
-COUNTED: dict[str, Metric] = {
-    metric.name: metric
-    for metric in (
-        Metric("gflops", "GFLOPs", "lower"),
-        Metric("params", "Params (M)", "lower", scale=1e-6),
-        Metric("usage", "usage", "higher", scale=100.0, value_range=(0.0, 1.0)),
-    )
-}
+COUNTED: Registry[Metric] = Registry("counted quantity", ValueError)
+
+
+def _add(registry: Registry[Metric], *metrics: Metric) -> None:
+    for metric in metrics:
+        registry.add(metric.name, metric)
+
+
+_add(
+    METRICS,
+    Metric("ms_ssim", "MS-SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ms_ssim",
+           min_size=ms_ssim_min_side(), size_reason=ms_ssim_size_reason(),
+           value_range=(0.0, 1.0)),  # pytorch-msssim clips every scale's term at 0 (relu)
+    # a weighted sum of squared feature differences with non-negative weights
+    Metric("lpips", "LPIPS", "lower", scale=100.0, compute=f"{_FUNCTIONS}:lpips", value_range=(0.0, math.inf)),
+    # frames in [0, 1]: MSE <= 1, so PSNR >= 0 dB; identical frames give +inf (copy-last-frame on a still clip)
+    Metric("psnr", "PSNR", "higher", scale=1.0, compute=f"{_FUNCTIONS}:psnr", unit="dB",
+           value_range=(0.0, math.inf)),
+    # pytorch-msssim silently skips smoothing along a side shorter than the window: refused instead.
+    Metric("ssim", "SSIM", "higher", scale=100.0, compute=f"{_FUNCTIONS}:ssim", min_size=MS_SSIM_WIN_SIZE,
+           size_reason=f"SSIM's Gaussian window needs sides >= {MS_SSIM_WIN_SIZE} px", value_range=(-1.0, 1.0)),
+)
+_add(
+    COUNTED,
+    Metric("gflops", "GFLOPs", "lower"),
+    Metric("params", "Params (M)", "lower", scale=1e-6),
+    Metric("usage", "usage", "higher", scale=100.0, value_range=(0.0, 1.0)),
+)
+METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
 
 
 def get_metric(name: str) -> Metric:
     """The record of scored metric ``name``; a ValueError names the unknown metric and the known ones."""
-    try:
-        return METRICS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown metric {name!r}; known metrics: {', '.join(METRIC_NAMES)}") from None
+    return METRICS.get(name)
 
 
 def get_quantity(name: str) -> Metric:

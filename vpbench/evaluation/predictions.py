@@ -53,7 +53,8 @@ def write_predictions(
 ) -> Path:
     from data_prep.datasets import EvalWindows
     from data_prep.protocols import get_protocol
-    from vpbench.evaluation.rollout import EvaluationError, frames_to_float, load_method_for_spec, rollout
+    from models.contract import frames_to_float
+    from vpbench.evaluation.rollout import EvaluationError, load_method_for_spec, rollout
     from vpbench.pipeline.spec import ExperimentSpec, SpecError
     from vpbench.utils import seed_everything
 
@@ -68,7 +69,7 @@ def write_predictions(
         raise PredictionError(f"protocol {protocol_name!r} has no target frames to show")
     contexts, targets, predictions, clip_ids, flows, masks = [], [], [], [], [], []
     for item in windows:
-        frames = frames_to_float(item["frames"], item["clip_id"])
+        frames = frames_to_float(item["frames"], where=f"clip {item['clip_id']!r}", error=EvaluationError)
         inputs = frames[list(protocol.input_indices)].unsqueeze(0)
         seed_everything(seed)
         rolled = rollout(method, inputs, protocol.horizon)

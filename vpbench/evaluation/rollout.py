@@ -26,7 +26,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from models.base import Prediction, VideoPredictor
-from models.contract import INPUT_TOLERANCE, OUTPUT_TOLERANCE, frame_problem
+from models.contract import OUTPUT_TOLERANCE, frame_problem, frames_to_float
 from models.routing import NonFiniteRouting
 from vpbench.evaluation.metric_records import METRIC_NAMES
 from vpbench.evaluation.metrics import MetricSuite
@@ -145,25 +145,6 @@ def _check_output(predicted: object, shape: torch.Size, step: int) -> None:
             f"{OUTPUT_TOLERANCE} outside is clamped)", step)
 
 
-def frames_to_float(frames: Tensor, clip_id: str, device: str | torch.device = "cpu") -> Tensor:
-    """uint8 ``[T, 3, H, W]`` (or already-float [0, 1]) frames -> float32 in [0, 1] on ``device``.
-
-    uint8 frames travel to the device before the conversion (a quarter of the bytes).
-    """
-    frames = torch.as_tensor(frames).to(device)
-    if frames.dim() != 4 or frames.shape[1] != 3:
-        raise EvaluationError(f"clip {clip_id!r}: frames must be [T, 3, H, W], got {tuple(frames.shape)}")
-    if frames.dtype == torch.uint8:
-        return frames.float().div_(255.0)
-    if frames.is_floating_point():
-        frames = frames.float()
-        problem = frame_problem(frames, INPUT_TOLERANCE)
-        if problem:
-            raise EvaluationError(f"clip {clip_id!r}: float frames {problem}; float frames must be in [0, 1]")
-        return frames
-    raise EvaluationError(f"clip {clip_id!r}: frames must be uint8 or float, got {frames.dtype}")
-
-
 def _batches(windows: Iterable[Mapping[str, Any]], batch_size: int) -> Iterator[list[Mapping[str, Any]]]:
     iterator = iter(windows)
     while batch := list(itertools.islice(iterator, batch_size)):
@@ -181,7 +162,7 @@ def _stack_batch(
             clip_id, frames = str(window["clip_id"]), window["frames"]
         except (KeyError, TypeError):
             raise EvaluationError(f"an evaluation window must be a mapping with 'clip_id' and 'frames', got {window!r:.80}")
-        frames = frames_to_float(frames, clip_id, device)
+        frames = frames_to_float(frames, device, where=f"clip {clip_id!r}", error=EvaluationError)
         if frames.shape[0] < needed:
             raise EvaluationError(f"clip {clip_id!r} has {frames.shape[0]} frames; the protocol indexes frame {needed - 1}")
         clip_ids.append(clip_id)

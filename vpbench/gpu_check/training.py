@@ -170,11 +170,11 @@ def _guarded(errors: dict[str, str], name: str, function: Any, *args: Any) -> An
 def autocast_loss_error(trainer: Any, clips: torch.Tensor, device: torch.device) -> float | None:
     """Relative difference of the method's loss on one batch under the run's autocast and in fp32 (same RNG draws):
     how much of the loss is rounding. None when the run had no autocast."""
-    from vpbench.training.trainer import clips_to_float
+    from models.contract import CLIP_BATCH, frames_to_float
 
     if not trainer.use_amp:
         return None
-    frames = clips_to_float(clips, device)
+    frames = frames_to_float(clips, device, layout=CLIP_BATCH, where="the training dataset")
     context, target = frames[:, : trainer.window - 1], frames[:, trainer.window - 1]
     values = []
     with torch.no_grad():
@@ -189,12 +189,12 @@ def laplacian_rounding(trainer: Any, clips: torch.Tensor, device: torch.device) 
     """Relative error of Eq. 13's distance (``models.losses.laplacian_l1``) computed under the run's autocast instead
     of fp32, at the trained DMVFN's own prediction: the rounding the loss carries once training is under way.
     None for runs without autocast and for methods that do not use that loss."""
+    from models.contract import CLIP_BATCH, frames_to_float
     from models.losses import laplacian_l1
-    from vpbench.training.trainer import clips_to_float
 
     if not trainer.use_amp or trainer.spec.method != "dmvfn":
         return None
-    frames = clips_to_float(clips, device)
+    frames = frames_to_float(clips, device, layout=CLIP_BATCH, where="the training dataset")
     trainer.method.eval()
     try:
         with torch.no_grad():

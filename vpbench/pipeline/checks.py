@@ -23,15 +23,15 @@ METHOD_CHECK_FAILED = 3
 
 
 def check_protocols(config: Mapping[str, Any], experiments: ExperimentSet) -> None:
-    """The protocols the plan evaluates agree with the registered ones (``data_prep.registry``) and fit the metrics."""
+    """The protocols the plan evaluates are the registered ones as the config resolves them
+    (:func:`~vpbench.pipeline.config.resolve_protocols`: a config edited after loading may disagree) and fit the
+    metrics."""
     from data_prep.protocols import PROTOCOLS
-    from data_prep.registry import protocol_config_errors
     from vpbench.evaluation.metric_records import METRICS
+    from vpbench.pipeline.config import resolve_protocols
 
     used = sorted({p for exp in experiments.by_id.values() for p in exp.protocols})
-    errors = protocol_config_errors({**config, "protocols": {name: config["protocols"][name] for name in used}})
-    if errors:
-        raise ConfigError(errors[0])
+    resolve_protocols({**config, "protocols": {name: config["protocols"][name] for name in used}})
     for name in used:
         known = PROTOCOLS[name]
         if known.routing_only:

@@ -3,7 +3,9 @@
 ``config/config.yaml`` (or ``config/smoke.yaml``) names the datasets, protocols, the paper's train -> test
 configurations, recipes and evaluation settings; ``config/experiments.yaml`` the variants (method + options +
 configurations) and ``config/tables.yaml`` every table and figure. All three are validated against the JSON schemas
-in ``config/schema`` (unknown keys are errors that name the key) and then cross-checked here.
+in ``config/schema`` (unknown keys are errors that name the key) and then cross-checked here. The config's
+``protocols`` hold overrides only (labels, cost assumptions): each protocol's dataset and size are declared once, in
+its catalog module, and :func:`resolve_protocols` fills them in when the config is loaded.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import copy
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from data_prep.registry import EvalProtocol
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = "config/config.yaml"
@@ -71,11 +76,86 @@ def deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any
 
 
 def load_config(paths: Sequence[str | Path] | None = None) -> dict[str, Any]:
-    """Merge the config files (default ``config/config.yaml``) in order."""
+    """Merge the config files (default ``config/config.yaml``) in order; ``protocols`` resolved from the registry
+    (:func:`resolve_protocols`)."""
     config: dict[str, Any] = {}
     for path in paths or [DEFAULT_CONFIG]:
         config = deep_merge(config, read_yaml(path))
+    try:
+        config["protocols"] = resolve_protocols(config)
+    except ConfigError as err:
+        raise ConfigError(f"{' + '.join(str(p) for p in paths or [DEFAULT_CONFIG])}: {err}") from None
     return config
+
+
+#: what a config's ``protocols.<name>`` entry sets; the protocol's other facts are its record in ``data_prep.catalog``
+PROTOCOL_OVERRIDES = ("label", "eval_gpu_hours")
+#: facts of a protocol an entry may only repeat: a resolved config, written out, reads back the same
+PROTOCOL_FACTS = ("dataset", "size")
+
+
+def resolve_protocols(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The config's ``protocols``: every registered protocol of a declared dataset (``datasets.<name>``), as
+    ``{dataset, size, label}`` from its record (``data_prep.catalog.<dataset>``), the config's entry merged on top.
+
+    ``size`` is the registered resolution, or ``datasets.<dataset>.size`` where the config prepares the dataset at
+    another size. An entry sets :data:`PROTOCOL_OVERRIDES` (other keys are left to the schema, which names them);
+    ``dataset`` and ``size`` it may only repeat with the resolved value. A protocol that is not registered, or
+    another ``dataset`` or ``size``, is a :class:`ConfigError` naming the key, the config value and the registered
+    one. Order: the config's entries, then the registry's. Idempotent: resolving a resolved config changes nothing.
+    """
+    from data_prep.registry import protocols
+    from vpbench.utils import format_size
+
+    registered = protocols()
+    entries = config.get("protocols") or {}
+    prepared = config.get("datasets") or {}
+    if not isinstance(entries, Mapping):
+        raise ConfigError(f"protocols: expected a mapping of protocol name -> overrides, got {type(entries).__name__}")
+    if not isinstance(prepared, Mapping):
+        prepared = {}  # the schema names it
+    names = [*entries, *(name for name, p in registered.items() if p.dataset in prepared and name not in entries)]
+    resolved: dict[str, dict[str, Any]] = {}
+    for name in names:
+        key, entry = f"protocols.{name}", entries.get(name) or {}
+        protocol = registered.get(name)
+        if protocol is None:
+            raise ConfigError(f"{key}: config names protocol {name!r}, which is not registered; "
+                              f"registered: {', '.join(sorted(registered))}")
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{key}: expected a mapping of overrides ({', '.join(PROTOCOL_OVERRIDES)}), got {entry!r}")
+        if "dataset" in entry and entry["dataset"] != protocol.dataset:
+            raise ConfigError(f"{key}.dataset: config {entry['dataset']!r}, registered protocol {name!r} reads "
+                              f"{protocol.dataset!r}")
+        options = prepared.get(protocol.dataset)
+        size = _protocol_size(key, protocol, entry.get("size"), options.get("size") if isinstance(options, Mapping) else None)
+        resolved[name] = {"dataset": protocol.dataset, "size": format_size(size), "label": protocol.label or name,
+                          **{k: v for k, v in entry.items() if k not in PROTOCOL_FACTS}}
+    return resolved
+
+
+def _protocol_size(key: str, protocol: EvalProtocol, given: Any, prepared: Any) -> tuple[int, int]:
+    """The size protocol ``key`` is evaluated at: ``prepared`` (``datasets.<dataset>.size``) or its registered
+    resolution; ``given`` (the entry's ``size``, or None) must be that size."""
+    from vpbench.utils import format_size, parse_size
+
+    resolution, dataset = (protocol.height, protocol.width), protocol.dataset
+    try:
+        size = parse_size(prepared) if prepared else resolution
+    except ValueError as err:
+        raise ConfigError(f"datasets.{dataset}.size: {err}") from None
+    if given is None:
+        return size
+    try:
+        same = parse_size(given) == size
+    except ValueError as err:
+        raise ConfigError(f"{key}.size: config {given!r} (datasets.{dataset}.size {prepared!r}): {err}") from None
+    if same:
+        return size
+    if prepared:
+        raise ConfigError(f"{key}.size: config {given}, but datasets.{dataset}.size prepares {dataset} at {prepared} "
+                          f"(registered protocol {protocol.name!r}: {format_size(resolution)} without that override)")
+    raise ConfigError(f"{key}.size: config {given}, registered protocol {protocol.name!r} is {format_size(resolution)}")
 
 
 def parse_overrides(text: str) -> dict[str, Any]:

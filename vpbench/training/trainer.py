@@ -38,7 +38,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
 from models.base import LossOutput, VideoPredictor
-from models.contract import INPUT_TOLERANCE, FrameContractError, frame_problem
+from models.contract import CLIP_BATCH, FrameContractError, frames_to_float
 from models.registry import create_method
 from models.routing import NonFiniteRouting
 from vpbench.training.checkpoints import (
@@ -184,24 +184,6 @@ def _seed_worker(worker_id: int) -> None:
     worker_seed = torch.initial_seed() % 2**32
     np.random.seed(worker_seed)
     random.seed(worker_seed)
-
-
-def clips_to_float(clips: Any, device: torch.device) -> Tensor:
-    """A batch of clips ``[B, L, 3, H, W]`` (uint8 0..255 or float 0..1) as float32 in [0, 1] on ``device``."""
-    if not isinstance(clips, Tensor):
-        raise TypeError(f"the training dataset must yield tensors [L, 3, H, W], got {type(clips).__name__}")
-    if clips.dim() != 5 or clips.shape[2] != 3:
-        raise ValueError(f"training batch must be [B, L, 3, H, W], got {tuple(clips.shape)}")
-    clips = clips.to(device, non_blocking=True)
-    if clips.dtype == torch.uint8:
-        return clips.float().div_(255.0)
-    if not clips.is_floating_point():
-        raise FrameContractError(f"the training dataset yields {clips.dtype} clips; yield uint8 0..255 or float in [0, 1]")
-    clips = clips.float()
-    problem = frame_problem(clips, INPUT_TOLERANCE)
-    if problem:
-        raise FrameContractError(f"the training dataset: float clips {problem}; float clips must be in [0, 1]")
-    return clips
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -456,7 +438,7 @@ class Trainer:
 
     def train_batch(self, clips: Tensor) -> tuple[dict[str, float], int]:
         """One optimiser step per window of the clips; returns the terms averaged over windows and the step count."""
-        frames = clips_to_float(clips, self.ctx.device)
+        frames = frames_to_float(clips, self.ctx.device, layout=CLIP_BATCH, where="the training dataset")
         n_windows = frames.shape[1] - self.window + 1
         if n_windows < 1 or (self.recipe.triplets == "one_per_clip" and n_windows != 1):
             wanted = f"exactly {self.window}" if self.recipe.triplets == "one_per_clip" else f"at least {self.window}"
