@@ -131,5 +131,6 @@ def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> SmokeData:
         subset = ["--subset"] if options.get("subset") else []
         command = ["prepare", dataset, "--root", plan.paths.raw_dir(dataset), "--out", plan.paths.prepared_dir(dataset),
                    *size, *subset]
-        assert main([*command, "--no-download"]) == 0, dataset
+        # --jobs 1: what the smoke profile's one-CPU prepare job passes (here: no worker pool to start per dataset)
+        assert main([*command, "--jobs", "1", "--no-download"]) == 0, dataset
     return SmokeData(Path(config["paths"]["raw"]), Path(config["paths"]["prepared"]))

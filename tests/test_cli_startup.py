@@ -124,3 +124,77 @@ def test_compare_command_runs_the_compare_target_in_the_chosen_configuration() -
     assert smoke[-4:] == ["--config", "method=mean_two:build", "method_trained=false", "compare_protocols=[kitti]"]
     paper = snakemake_command(parser.parse_args(["my_method", "--paper", "-n"]))
     assert "config/config.yaml" in paper and "workflow/profiles/local" in paper and "-n" in paper
+
+
+# -- a compared method's `method_trained`, resolved once per run --------------------------------------------------
+# The Snakefile resolves it in a child Python (torch and the method: seconds); the main Snakemake process passes its
+# answer on in the environment, so that a job re-reading the Snakefile (a cluster job is a Snakemake process) skips it.
+EXAMPLE_METHOD = "vpbench_example_method:build"
+
+
+def _no_child(*args, **kwargs):
+    raise AssertionError("a child Python was started although the answer was passed on")
+
+
+def test_a_passed_answer_is_taken_for_the_same_method_and_options_only(monkeypatch) -> None:
+    from vpbench.pipeline import checks
+
+    monkeypatch.setenv(checks.METHOD_TRAINED_ENV, json.dumps({"method": "pkg.mod:build", "options": {"width": 8},
+                                                               "trained": False}))
+    monkeypatch.setattr(checks.subprocess, "run", _no_child)
+    config = {"method": "pkg.mod:build", "method_options": "{width: 8}"}
+    checks.resolve_method_trained(config)
+    assert config["method_trained"] is False
+    # other options (or another method) are asked again, and the new answer is the one passed on
+    asked = []
+
+    def child(command, input, **kwargs):
+        asked.append(json.loads(input))
+        return subprocess.CompletedProcess(command, 0, stdout="true\n", stderr="")
+
+    monkeypatch.setattr(checks.subprocess, "run", child)
+    for other in ({"method": "pkg.mod:build", "method_options": {"width": 16}}, {"method": "pkg.other:build"}):
+        checks.resolve_method_trained(other)
+        assert other["method_trained"] is True
+    assert asked == [{"method": "pkg.mod:build", "options": {"width": 16}}, {"method": "pkg.other:build", "options": {}}]
+    assert json.loads(os.environ[checks.METHOD_TRAINED_ENV]) == {"method": "pkg.other:build", "options": {}, "trained": True}
+    # a malformed value is ignored, never trusted
+    monkeypatch.setenv(checks.METHOD_TRAINED_ENV, "{not json")
+    malformed = {"method": "pkg.mod:build", "method_options": {"width": 8}}
+    checks.resolve_method_trained(malformed)
+    assert malformed["method_trained"] is True and len(asked) == 3
+
+
+def test_a_job_given_the_main_processs_answer_plans_the_same_graph(monkeypatch, tmp_path: Path) -> None:
+    from tests.conftest import smoke_config
+    from vpbench.pipeline import checks
+    from vpbench.pipeline.plan import Plan
+
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "example-method"))
+    monkeypatch.delenv(checks.METHOD_TRAINED_ENV, raising=False)
+
+    def config() -> dict:
+        return {**smoke_config(tmp_path), "method": EXAMPLE_METHOD, "method_options": "{width: 8}",
+                "compare_protocols": ["kitti"]}
+
+    def child(command, input, **kwargs):  # the main process's child Python, answered in this process (torch is here)
+        from models.registry import is_trainable
+
+        job = json.loads(input)
+        return subprocess.CompletedProcess(command, 0, stdout=json.dumps(is_trainable(job["method"], job["options"])), stderr="")
+
+    monkeypatch.setattr(checks.subprocess, "run", child)
+    main = config()
+    checks.resolve_method_trained(main)  # the main process: asks its child
+    assert main["method_trained"] is True and checks.METHOD_TRAINED_ENV in os.environ
+    monkeypatch.setattr(checks.subprocess, "run", _no_child)
+    job = config()
+    checks.resolve_method_trained(job)  # a job process: inherits the answer
+    assert job == main
+    plans = [Plan(c, method_checks="skip") for c in (main, job)]
+    assert [sorted(p.experiments) for p in plans][0] == sorted(plans[1].experiments)
+    assert "vpbench_example_method.build-kitti" in plans[0].experiments
+    for experiment in plans[0].experiments:
+        assert plans[0].experiment_spec(experiment) == plans[1].experiment_spec(experiment), experiment
+    assert plans[0].compare_plan() == plans[1].compare_plan()
+    assert plans[0].estimate_targets(["compare"]).rule_counts == plans[1].estimate_targets(["compare"]).rule_counts

@@ -9,6 +9,7 @@ in the main Snakemake process; ``vpbench plan`` and ``vpbench spec`` run it in-p
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -142,10 +143,18 @@ def check_methods(experiments: ExperimentSet, in_child: bool = False) -> None:
         raise ConfigError(message)
 
 
+#: environment variable holding a Snakemake main process's answer of :func:`resolve_method_trained` (JSON: method,
+#: options, trained), inherited by every process it starts: a job that re-reads the Snakefile (a cluster job is a
+#: Snakemake process of its own) takes it instead of asking a child Python again (seconds each: torch and the method)
+METHOD_TRAINED_ENV = "VPBENCH_METHOD_TRAINED"
+
+
 def resolve_method_trained(config: dict[str, Any]) -> None:
     """Set ``method_trained`` of a compared method when the command line left it out, from the method's own
     ``trainable`` (so that no training is planned for a parameter-free method). The built-ins answer torch-free;
-    another method is asked in a child Python, so that this process (Snakemake's) never imports torch."""
+    another method is asked in a child Python, so that this process (Snakemake's) never imports torch, once per run:
+    the answer is passed on to the processes this one starts (:data:`METHOD_TRAINED_ENV`), and taken from there
+    only for the same method and options."""
     method = config.get("method")
     if not method or config.get("method_trained") is not None:
         return
@@ -156,12 +165,20 @@ def resolve_method_trained(config: dict[str, Any]) -> None:
         config["method_trained"] = BUILTIN_METHODS[method].trainable
         return
     options = parse_method_options(config.get("method_options"))
+    question = {"method": method, "options": options}
+    try:
+        passed = json.loads(os.environ.get(METHOD_TRAINED_ENV) or "null")
+    except ValueError:
+        passed = None
+    if isinstance(passed, dict) and {k: passed.get(k) for k in question} == question and isinstance(passed.get("trained"), bool):
+        config["method_trained"] = passed["trained"]
+        return
     code = ("import json, sys; from models.registry import is_trainable; "
             "job = json.load(sys.stdin); print(json.dumps(is_trainable(job['method'], job['options'])))")
-    done = subprocess.run([sys.executable, "-c", code], input=json.dumps({"method": method, "options": options}),
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(question), capture_output=True, text=True)
     if done.returncode == 0:
         config["method_trained"] = json.loads(done.stdout.strip().splitlines()[-1])
+        os.environ[METHOD_TRAINED_ENV] = json.dumps({**question, "trained": config["method_trained"]}, sort_keys=True)
     # otherwise leave it unset: the method check reports why the method does not load
 
 
