@@ -2,13 +2,16 @@
 
     python -m vpbench.benchmarks.runs smoke [--out results/benchmarks/smoke.json]
     python -m vpbench.benchmarks.runs tests [--fast] [--out results/benchmarks/tests.json]
+    python -m vpbench.benchmarks.runs startup [--repeats 3] [--out results/benchmarks/startup.json]
 
 ``smoke`` runs ``make smoke``'s command line (smoke profile, ``config/smoke.yaml``, 2 cores) in a temporary copy of
 the workflow, so nothing of an existing smoke run is reused or overwritten: every job runs, from building the smoke
 data to the last figure. ``tests`` runs ``make test``'s pytest command (``--fast``: ``make test-fast``'s). Both print
 and record the wall time, the CPU time of the child processes, the load average before and after (a shared machine
 slows everything), and what ran (jobs and artefacts; tests passed, failed, deselected). A failed run is recorded as
-failed, with its exit status, and exits 1.
+failed, with its exit status, and exits 1. ``startup`` times Snakemake's start-up alone (dry runs in a temporary
+copy of the workflow): the default target with the built-in methods, and ``compare`` with the example plugin
+(``examples/example-method``, named by module path) as the compared method; the median of ``--repeats`` runs each.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ def _environment() -> dict[str, Any]:
     return {"python": platform.python_version(), "machine": platform.machine(), "cpu_count": os.cpu_count()}
 
 
-def timed(command: list[str], cwd: Path) -> dict[str, Any]:
+def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``command`` (its output captured) and measure wall and child CPU time and the load around it."""
-    env = {**os.environ, **OFFLINE, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, **(env or {}), **OFFLINE,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     load_before = os.getloadavg()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -71,6 +75,41 @@ def smoke_run() -> dict[str, Any]:
     return run
 
 
+#: the dry runs ``startup`` times: name -> Snakemake's arguments
+STARTUP_RUNS = {
+    "builtin_all": ["-n"],
+    "plugin_compare": ["-n", "compare", "--config", "method=vpbench_example_method:build"],
+}
+
+
+def startup_runs(repeats: int) -> dict[str, Any]:
+    """Snakemake's start-up: each dry run of :data:`STARTUP_RUNS` ``repeats`` times (interleaved), in a throwaway
+    copy of the workflow, with the example plugin's folder on ``PYTHONPATH``."""
+    import statistics
+
+    plugin = str(REPO_ROOT / "examples" / "example-method")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), plugin, os.environ.get("PYTHONPATH")]))}
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in STARTUP_RUNS}
+    with tempfile.TemporaryDirectory(prefix="vpbench-startup-") as folder:
+        root = copy_workflow(Path(folder))
+        for _ in range(repeats):
+            for name, arguments in STARTUP_RUNS.items():
+                runs[name].append(timed([snakemake, *arguments], root, env))
+    result: dict[str, Any] = {"returncode": max(r["returncode"] for rs in runs.values() for r in rs), "repeats": repeats}
+    for name, done in runs.items():
+        result[name] = {
+            "command": done[0]["command"],
+            "wall_s": statistics.median(r["wall_s"] for r in done),
+            "child_cpu_s": statistics.median(r["child_cpu_s"] for r in done),
+            "runs": [{k: r[k] for k in ("returncode", "wall_s", "child_cpu_s", "load_average_before")} for r in done],
+            "output_tail": done[-1]["output_tail"][-1500:],
+        }
+    result["load_average_before"] = runs[next(iter(runs))][0]["load_average_before"]
+    result["load_average_after"] = runs[next(reversed(runs))][-1]["load_average_after"]
+    return result
+
+
 def test_run(fast: bool) -> dict[str, Any]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     if fast:
@@ -88,10 +127,20 @@ def test_run(fast: bool) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["smoke", "tests"])
+    parser.add_argument("what", choices=["smoke", "tests", "startup"])
     parser.add_argument("--fast", action="store_true", help="tests: only the unit tests (make test-fast)")
+    parser.add_argument("--repeats", type=int, default=3, help="startup: runs of each dry run (their median)")
     parser.add_argument("--out", type=Path, help="JSON report (default: results/benchmarks/<what>.json)")
     args = parser.parse_args(argv)
+    if args.what == "startup":
+        run = startup_runs(args.repeats)
+        out = args.out or REPO_ROOT / "results" / "benchmarks" / "startup.json"
+        atomic_write_json(out, {"what": "startup", "environment": _environment(), **run}, sort_keys=True)
+        for name in STARTUP_RUNS:
+            print(f"{name}: {run[name]['wall_s']:.1f} s wall, {run[name]['child_cpu_s']:.1f} s CPU (median of "
+                  f"{args.repeats}; {run[name]['command']})")
+        print(f"load {run['load_average_before'][0]:.2f} before, {run['load_average_after'][0]:.2f} after; wrote {out}")
+        return 0 if run["returncode"] == 0 else 1
     run = smoke_run() if args.what == "smoke" else test_run(args.fast)
     name = args.what if not (args.what == "tests" and args.fast) else "tests-fast"
     out = args.out or REPO_ROOT / "results" / "benchmarks" / f"{name}.json"
