@@ -32,11 +32,13 @@ if not workflow.overwrite_configfiles:
 config.update(deep_merge(config, yaml_typed(workflow.config_settings.overwrite_config)))
 # Each protocol's dataset and size from its catalog module (data_prep/catalog/), the config's overrides on top.
 config["protocols"] = resolve_protocols(config)
-# A compared method with nothing to train gets no training job unless the command line says otherwise.
-resolve_method_trained(config)
 validate(config, "config/schema/config.schema.json")
-# The main process builds every planned method once, in a child process (torch stays out of Snakemake's).
+# The main process builds every planned method once, in a child process (torch stays out of Snakemake's), which also
+# answers whether a method that is not built in trains and routes; the jobs take its answers from the environment.
 PLAN = Plan(config, method_checks="child" if workflow.is_main_process else "skip")
+# A compared method with nothing to train gets no training job unless the command line says otherwise (the plan's
+# answer, for the jobs' commands).
+resolve_method_trained(config)
 
 if workflow.is_main_process:
     # The estimate of the jobs the command line's targets need, beside the full run's (vpbench.pipeline.jobs).

@@ -4,8 +4,9 @@ Methods from other packages register through the entry-point group ``vpbench.met
 ``module:callable``), or are named in the config by a module path ``"package.module:factory"``.
 
 Importing this module is torch-free: the built-in methods are listed by module (imported when first built), and
-what the planner must know before any job runs (does a name resolve, is a method routed) is answered without torch
-for them. Plan-time option checks build the method on the meta device, which imports it.
+what the planner must know before any job runs (is a method routed, does it train) is answered without torch for
+them; for another method, by a child process that imports it (:func:`give_answers`). Plan-time option checks build
+the method on the meta device, which imports it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import collections.abc
 import difflib
 import importlib
 import inspect
+import json
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -104,15 +106,50 @@ def create_method(name: str, **options: Any) -> VideoPredictor:
     return method
 
 
+#: what a process that imported a method answered about it (the planner's method-check child, passed on to the jobs:
+#: :mod:`vpbench.pipeline.checks`), by method and options: ``is_routed`` and ``is_trainable`` take these answers
+#: instead of importing the method (and torch)
+GIVEN_ANSWERS: dict[str, dict[str, bool]] = {}
+ANSWER_KEYS = ("routed", "trainable")
+
+
+def _answer_key(name: str, options: Mapping[str, Any]) -> str:
+    return json.dumps([name, dict(options)], sort_keys=True, default=str)
+
+
+def give_answers(name: str, options: Mapping[str, Any], answers: Mapping[str, Any]) -> None:
+    """Record what another process answered about method ``name`` with ``options`` (keys of :data:`ANSWER_KEYS`)."""
+    GIVEN_ANSWERS[_answer_key(name, options)] = {k: bool(answers[k]) for k in ANSWER_KEYS if k in answers}
+
+
+def _given(name: str, options: Mapping[str, Any], question: str) -> bool | None:
+    return GIVEN_ANSWERS.get(_answer_key(name, options), {}).get(question)
+
+
+def method_answers(name: str, options: Mapping[str, Any]) -> dict[str, bool]:
+    """Everything the planner asks of a method (:data:`ANSWER_KEYS`), answered in this process (which imports a
+    method that is not built in). A question the method cannot answer (it does not resolve) is left out."""
+    answers = {"trainable": is_trainable(name, options)}
+    try:
+        answers["routed"] = is_routed(name, options)
+    except Exception:  # noqa: BLE001 - the method check names why the method does not resolve
+        pass
+    return answers
+
+
 def is_routed(name: str, options: Mapping[str, Any]) -> bool:
     """Whether method ``name`` with ``options`` routes: its blocks vary per sample, so its expected GFLOPs weight
     each block by the usage measured in its score file.
 
-    Torch-free for the built-ins. Another method says so by a ``routed`` attribute on its factory (a bool, or a
-    callable of the options); without one it is not routed.
+    Torch-free for the built-ins, and for another method once its answer is given (:func:`give_answers`). Otherwise
+    a method says so by a ``routed`` attribute on its factory (a bool, or a callable of the options); without one it
+    is not routed.
     """
     if name in BUILTIN_METHODS:
         return bool(BUILTIN_METHODS[name].routed(options))
+    given = _given(name, options, "routed")
+    if given is not None:
+        return given
     routed = getattr(resolve_factory(name), "routed", False)
     return bool(routed(options) if callable(routed) else routed)
 
@@ -120,13 +157,16 @@ def is_routed(name: str, options: Mapping[str, Any]) -> bool:
 def is_trainable(name: str, options: Mapping[str, Any]) -> bool:
     """Whether method ``name`` with ``options`` has anything to train (``VideoPredictor.trainable``).
 
-    Torch-free for the built-ins. Another method is asked: a ``trainable`` attribute on its factory (a bool, or a
-    callable of the options) answers without building it; otherwise it is built on the meta device (no memory, no
-    weights) and its ``trainable`` read. A method that cannot be built counts as trainable (the method check that
-    runs before any job reports why it cannot be built).
+    Torch-free for the built-ins, and for another method once its answer is given (:func:`give_answers`). Otherwise
+    it is asked: a ``trainable`` attribute on its factory (a bool, or a callable of the options) answers without
+    building it; else it is built on the meta device (no memory, no weights) and its ``trainable`` read. A method that
+    cannot be built counts as trainable (the method check that runs before any job reports why it cannot be built).
     """
     if name in BUILTIN_METHODS:
         return BUILTIN_METHODS[name].trainable
+    given = _given(name, options, "trainable")
+    if given is not None:
+        return given
     try:
         factory = resolve_factory(name)
     except KeyError:

@@ -3,7 +3,9 @@
 Each check names the config file, the key and the experiment. The protocol and crop checks are torch-free. The
 method check builds every planned method on the meta device (``models.registry.check_method``), which imports torch:
 the Snakefile, which must stay torch-free, runs it in a child process (``python -m vpbench.pipeline.checks``), once,
-in the main Snakemake process; ``vpbench plan`` and ``vpbench spec`` run it in-process.
+in the main Snakemake process; that child also answers what the planner asks of a method that is not built in
+(does it route, does it train), and the main process passes the answers on to its jobs. ``vpbench plan`` and
+``vpbench spec`` run the checks in-process.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from vpbench.pipeline.config import ConfigError
@@ -123,72 +126,116 @@ def run_method_checks(jobs: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def check_methods(experiments: ExperimentSet, in_child: bool = False) -> None:
-    """Every planned method resolves (registry, entry points, module path) and accepts its options.
-
-    ``in_child``: run the checks in a child Python, so that this process never imports torch.
-    """
-    jobs = method_jobs(experiments)
-    if not in_child:
-        message = run_method_checks(jobs)
-    else:
-        done = subprocess.run([sys.executable, "-m", "vpbench.pipeline.checks"], input=json.dumps(jobs),
-                              capture_output=True, text=True)
-        if done.returncode == 0:
-            return
-        if done.returncode != METHOD_CHECK_FAILED:
-            raise RuntimeError(f"the method checks failed to run (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
-        message = json.loads(done.stdout.strip().splitlines()[-1])["message"]
+def check_methods(experiments: ExperimentSet) -> None:
+    """Every planned method resolves (registry, entry points, module path) and accepts its options (imports torch)."""
+    message = run_method_checks(method_jobs(experiments))
     if message:
         raise ConfigError(message)
 
 
-#: environment variable holding a Snakemake main process's answer of :func:`resolve_method_trained` (JSON: method,
-#: options, trained), inherited by every process it starts: a job that re-reads the Snakefile (a cluster job is a
-#: Snakemake process of its own) takes it instead of asking a child Python again (seconds each: torch and the method)
-METHOD_TRAINED_ENV = "VPBENCH_METHOD_TRAINED"
+# -- the child process: method checks and answers, once per Snakemake run ---------------------------------------
+#: environment variable holding what a Snakemake main process's child Python answered about the planned methods
+#: that are not built in (JSON list of {method, options, routed, trainable}), inherited by every process it starts:
+#: a job that re-reads the Snakefile (a cluster job is a Snakemake process of its own) takes the answers for the same
+#: method and options instead of importing the method (seconds each: torch and the method)
+METHOD_ANSWERS_ENV = "VPBENCH_METHOD_ANSWERS"
+
+
+@dataclass(frozen=True)
+class ChildReply:
+    """What the child process of :func:`ask_child` found besides its answers (which it gives to the registry)."""
+
+    message: str | None  # the first failing method check
+    unplanned: str | None  # why the child could not plan the config (this process's planner reports it first)
+
+    def raise_failure(self) -> None:
+        """Raise the failing method check (the planner calls this where it checks methods in-process)."""
+        if self.message:
+            raise ConfigError(self.message)
+        if self.unplanned:
+            raise RuntimeError(f"the method checks did not run: their child process could not plan the config ({self.unplanned})")
+
+
+def ask_child(config: Mapping[str, Any], variants: Mapping[str, Any]) -> ChildReply:
+    """Run the method checks of the plan of ``config`` and ``variants`` (the experiments file's) in a child Python, so
+    that this process never imports torch, and take its answers about every planned method that is not built in
+    (``models.registry.is_routed`` and ``is_trainable`` answer from them). One child per run: the answers are passed
+    on to the processes this one starts (:data:`METHOD_ANSWERS_ENV`)."""
+    request = json.dumps({"config": config, "variants": variants})
+    done = subprocess.run([sys.executable, "-m", "vpbench.pipeline.checks"], input=request, capture_output=True, text=True)
+    if done.returncode not in (0, METHOD_CHECK_FAILED):
+        raise RuntimeError(f"the method checks failed to run (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    reply = json.loads(done.stdout.strip().splitlines()[-1])
+    take_answers(reply["answers"])
+    os.environ[METHOD_ANSWERS_ENV] = json.dumps(reply["answers"], sort_keys=True)
+    return ChildReply(message=reply["message"], unplanned=reply["unplanned"])
+
+
+def take_answers(answers: Any) -> None:
+    """Give the registry the well-formed entries of ``answers`` (a list of {method, options, routed, trainable})."""
+    from models.registry import ANSWER_KEYS, give_answers
+
+    for entry in answers if isinstance(answers, list) else []:
+        if (isinstance(entry, dict) and isinstance(entry.get("method"), str) and isinstance(entry.get("options"), dict)
+                and all(isinstance(entry.get(k, False), bool) for k in ANSWER_KEYS)):
+            give_answers(entry["method"], entry["options"], entry)
+
+
+def take_passed_answers() -> None:
+    """A job process: take the answers its Snakemake main process passed on (:data:`METHOD_ANSWERS_ENV`); a malformed
+    value is ignored (the methods are then asked here), and answers count only for the same method and options."""
+    try:
+        take_answers(json.loads(os.environ.get(METHOD_ANSWERS_ENV) or "null"))
+    except ValueError:
+        pass
+
+
+def answer_in_child(config: Mapping[str, Any], variants: Mapping[str, Any]) -> dict[str, Any]:
+    """The child process's work: the compared method's answers first (the experiments need its ``trainable``), then
+    the plan's method checks, then the answers about every other planned method that is not built in."""
+    from models.registry import BUILTIN_METHODS, method_answers
+    from vpbench.pipeline.config import parse_method_options
+
+    asked: dict[str, dict[str, Any]] = {}
+
+    def ask(method: str, options: dict[str, Any]) -> None:
+        key = json.dumps([method, options], sort_keys=True)
+        if method not in BUILTIN_METHODS and key not in asked:
+            asked[key] = {"method": method, "options": options, **method_answers(method, options)}
+
+    try:
+        if config.get("method"):
+            ask(config["method"], parse_method_options(config.get("method_options")))
+        experiments = ExperimentSet(config, variants)
+    except ConfigError as err:  # the parent's planner reports it, before it would ask for the checks
+        return {"answers": list(asked.values()), "message": None, "unplanned": str(err)}
+    jobs = method_jobs(experiments)
+    message = run_method_checks(jobs)
+    for job in jobs:
+        ask(job["method"], job["options"])
+    return {"answers": list(asked.values()), "message": message, "unplanned": None}
 
 
 def resolve_method_trained(config: dict[str, Any]) -> None:
     """Set ``method_trained`` of a compared method when the command line left it out, from the method's own
-    ``trainable`` (so that no training is planned for a parameter-free method). The built-ins answer torch-free;
-    another method is asked in a child Python, so that this process (Snakemake's) never imports torch, once per run:
-    the answer is passed on to the processes this one starts (:data:`METHOD_TRAINED_ENV`), and taken from there
-    only for the same method and options."""
+    ``trainable`` (so that no training is planned for a parameter-free method), for the jobs' commands (the plan
+    itself asks the same). Torch-free for the built-ins and, once the plan is made, for another method too: the plan's
+    child process answered (main Snakemake process), or the main process passed its answers on (a job)."""
     method = config.get("method")
     if not method or config.get("method_trained") is not None:
         return
-    from models.registry import BUILTIN_METHODS
+    from models.registry import is_trainable
     from vpbench.pipeline.config import parse_method_options
 
-    if method in BUILTIN_METHODS:
-        config["method_trained"] = BUILTIN_METHODS[method].trainable
-        return
-    options = parse_method_options(config.get("method_options"))
-    question = {"method": method, "options": options}
-    try:
-        passed = json.loads(os.environ.get(METHOD_TRAINED_ENV) or "null")
-    except ValueError:
-        passed = None
-    if isinstance(passed, dict) and {k: passed.get(k) for k in question} == question and isinstance(passed.get("trained"), bool):
-        config["method_trained"] = passed["trained"]
-        return
-    code = ("import json, sys; from models.registry import is_trainable; "
-            "job = json.load(sys.stdin); print(json.dumps(is_trainable(job['method'], job['options'])))")
-    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(question), capture_output=True, text=True)
-    if done.returncode == 0:
-        config["method_trained"] = json.loads(done.stdout.strip().splitlines()[-1])
-        os.environ[METHOD_TRAINED_ENV] = json.dumps({**question, "trained": config["method_trained"]}, sort_keys=True)
-    # otherwise leave it unset: the method check reports why the method does not load
+    config["method_trained"] = is_trainable(method, parse_method_options(config.get("method_options")))
 
 
 def main() -> int:
-    """The child process of :func:`check_methods`: checks as JSON on stdin, the first failure as JSON on stdout."""
-    message = run_method_checks(json.load(sys.stdin))
-    if message is None:
-        return 0
-    print(json.dumps({"message": message}))
-    return METHOD_CHECK_FAILED
+    """The child process of :func:`ask_child`: the config and variants as JSON on stdin, one JSON line on stdout."""
+    request = json.load(sys.stdin)
+    reply = answer_in_child(request["config"], request["variants"])
+    print(json.dumps(reply))
+    return METHOD_CHECK_FAILED if reply["message"] else 0
 
 
 if __name__ == "__main__":

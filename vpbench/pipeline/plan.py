@@ -34,8 +34,9 @@ class Plan:
     def __init__(self, config: Mapping[str, Any], root: str | Path = ".", where: str = "config",
                  method_checks: MethodChecks = "here") -> None:
         """``method_checks``: build every planned method on the meta device in this process ("here", imports torch),
-        in a child process ("child": the Snakefile's main process), or not at all ("skip": a job of a workflow whose
-        main process checked this same plan)."""
+        in a child process ("child": the Snakefile's main process; the child also answers whether each planned method
+        that is not built in trains and routes, so that this process imports neither it nor torch), or not at all
+        ("skip": a job of a workflow whose main process checked this same plan, and passed its child's answers on)."""
         self.root = Path(root)
         self.config = dict(config)
         validate(self.config, "config.schema.json", where)
@@ -44,13 +45,18 @@ class Plan:
         variants = read_validated(experiments_file, "experiments.schema.json")["variants"]
         artefacts = read_validated(tables_file, "tables.schema.json")
         check_references(self.config, variants)
+        child = checks.ask_child(self.config, variants) if method_checks == "child" else None
+        if method_checks == "skip":
+            checks.take_passed_answers()
         self.experiment_set = ExperimentSet(self.config, variants)
         self.paths = Paths(self.config)
         self.artefacts = Artefacts(self.config, self.experiment_set, self.paths, artefacts["tables"], artefacts["figures"])
         self.artefacts.check(tables_file, self.root)
         checks.check_protocols(self.config, self.experiment_set)
-        if method_checks != "skip":
-            checks.check_methods(self.experiment_set, in_child=method_checks == "child")
+        if child is not None:
+            child.raise_failure()
+        elif method_checks == "here":
+            checks.check_methods(self.experiment_set)
         checks.check_specs_and_crops(self.config, self.experiment_set, self.experiment_spec)
 
     @classmethod
