@@ -126,75 +126,70 @@ def test_compare_command_runs_the_compare_target_in_the_chosen_configuration() -
     assert "config/config.yaml" in paper and "workflow/profiles/local" in paper and "-n" in paper
 
 
-# -- a compared method's `method_trained`, resolved once per run --------------------------------------------------
-# The Snakefile resolves it in a child Python (torch and the method: seconds); the main Snakemake process passes its
-# answer on in the environment, so that a job re-reading the Snakefile (a cluster job is a Snakemake process) skips it.
+# -- what the planner asks of a plugin method, answered once per run ----------------------------------------------
+# The main Snakemake process's plan asks one child Python (torch and the method: seconds), which checks the planned
+# methods and answers whether each one that is not built in trains and routes; the main process passes the answers on
+# in the environment, so that a job re-reading the Snakefile (a cluster job is a Snakemake process) takes them.
+# tests/test_pipeline_torch_free.py runs the whole way in a fresh process; here, which answers are taken.
 EXAMPLE_METHOD = "vpbench_example_method:build"
 
 
-def _no_child(*args, **kwargs):
-    raise AssertionError("a child Python was started although the answer was passed on")
-
-
-def test_a_passed_answer_is_taken_for_the_same_method_and_options_only(monkeypatch) -> None:
+def test_passed_answers_are_taken_for_the_same_method_and_options_only(monkeypatch) -> None:
+    from models import registry
     from vpbench.pipeline import checks
 
-    monkeypatch.setenv(checks.METHOD_TRAINED_ENV, json.dumps({"method": "pkg.mod:build", "options": {"width": 8},
-                                                               "trained": False}))
-    monkeypatch.setattr(checks.subprocess, "run", _no_child)
+    asked: list[str] = []
+
+    def resolve(name: str):  # the method itself, asked only when no answer fits
+        asked.append(name)
+
+        def factory(**options):
+            raise AssertionError("only the factory's attributes are read")
+
+        factory.routed, factory.trainable = False, True
+        return factory
+
+    monkeypatch.setattr(registry, "GIVEN_ANSWERS", {})
+    monkeypatch.setattr(registry, "resolve_factory", resolve)
+    passed = [{"method": "pkg.mod:build", "options": {"width": 8}, "routed": True, "trainable": False},
+              {"method": "pkg.bad:build", "options": {}, "routed": "yes", "trainable": False},  # not a bool: ignored
+              "not an entry"]
+    monkeypatch.setenv(checks.METHOD_ANSWERS_ENV, json.dumps(passed))
+    checks.take_passed_answers()
+    assert registry.is_routed("pkg.mod:build", {"width": 8}) is True
+    assert registry.is_trainable("pkg.mod:build", {"width": 8}) is False
     config = {"method": "pkg.mod:build", "method_options": "{width: 8}"}
-    checks.resolve_method_trained(config)
-    assert config["method_trained"] is False
-    # other options (or another method) are asked again, and the new answer is the one passed on
-    asked = []
-
-    def child(command, input, **kwargs):
-        asked.append(json.loads(input))
-        return subprocess.CompletedProcess(command, 0, stdout="true\n", stderr="")
-
-    monkeypatch.setattr(checks.subprocess, "run", child)
-    for other in ({"method": "pkg.mod:build", "method_options": {"width": 16}}, {"method": "pkg.other:build"}):
-        checks.resolve_method_trained(other)
-        assert other["method_trained"] is True
-    assert asked == [{"method": "pkg.mod:build", "options": {"width": 16}}, {"method": "pkg.other:build", "options": {}}]
-    assert json.loads(os.environ[checks.METHOD_TRAINED_ENV]) == {"method": "pkg.other:build", "options": {}, "trained": True}
-    # a malformed value is ignored, never trusted
-    monkeypatch.setenv(checks.METHOD_TRAINED_ENV, "{not json")
-    malformed = {"method": "pkg.mod:build", "method_options": {"width": 8}}
-    checks.resolve_method_trained(malformed)
-    assert malformed["method_trained"] is True and len(asked) == 3
+    checks.resolve_method_trained(config)  # what the Snakefile sets for the jobs' commands, from the same answer
+    assert config["method_trained"] is False and asked == []
+    # other options, another method, or a malformed entry: the method itself is asked
+    assert registry.is_routed("pkg.mod:build", {"width": 16}) is False
+    assert registry.is_trainable("pkg.other:build", {}) is True
+    assert registry.is_routed("pkg.bad:build", {}) is False
+    assert asked == ["pkg.mod:build", "pkg.other:build", "pkg.bad:build"]
+    # a malformed value is ignored, never trusted; built-in methods never need an answer
+    monkeypatch.setattr(registry, "GIVEN_ANSWERS", {})
+    monkeypatch.setenv(checks.METHOD_ANSWERS_ENV, "{not json")
+    checks.take_passed_answers()
+    assert registry.GIVEN_ANSWERS == {}
+    assert registry.is_routed("dmvfn", {"routing": "stebs"}) is True and registry.is_trainable("copy_last", {}) is False
+    assert len(asked) == 3
 
 
-def test_a_job_given_the_main_processs_answer_plans_the_same_graph(monkeypatch, tmp_path: Path) -> None:
+def test_the_child_answers_for_the_plugin_methods_it_checked(monkeypatch, tmp_path: Path) -> None:
+    """The child's reply (run here, where torch is imported anyway): the compared plugin's answers, none for the
+    built-ins, and the first failing check."""
     from tests.conftest import smoke_config
     from vpbench.pipeline import checks
-    from vpbench.pipeline.plan import Plan
+    from vpbench.pipeline.config import read_validated
 
     monkeypatch.syspath_prepend(str(ROOT / "examples" / "example-method"))
-    monkeypatch.delenv(checks.METHOD_TRAINED_ENV, raising=False)
+    config = {**smoke_config(tmp_path), "method": EXAMPLE_METHOD, "method_options": "{width: 8}", "compare_protocols": ["kitti"]}
+    variants = read_validated(ROOT / config["experiments_file"], "experiments.schema.json")["variants"]
+    reply = checks.answer_in_child(config, variants)
+    assert reply == {"answers": [{"method": EXAMPLE_METHOD, "options": {"width": 8}, "routed": False, "trainable": True}],
+                     "message": None, "unplanned": None}
+    bad = checks.answer_in_child({**config, "method_options": "{depth: 3}"}, variants)
+    assert "method_options.depth" in bad["message"] and bad["answers"][0]["trainable"] is True
+    unknown = checks.answer_in_child({**config, "compare_protocols": ["nowhere"]}, variants)
+    assert "compare_protocols" in unknown["unplanned"] and unknown["message"] is None
 
-    def config() -> dict:
-        return {**smoke_config(tmp_path), "method": EXAMPLE_METHOD, "method_options": "{width: 8}",
-                "compare_protocols": ["kitti"]}
-
-    def child(command, input, **kwargs):  # the main process's child Python, answered in this process (torch is here)
-        from models.registry import is_trainable
-
-        job = json.loads(input)
-        return subprocess.CompletedProcess(command, 0, stdout=json.dumps(is_trainable(job["method"], job["options"])), stderr="")
-
-    monkeypatch.setattr(checks.subprocess, "run", child)
-    main = config()
-    checks.resolve_method_trained(main)  # the main process: asks its child
-    assert main["method_trained"] is True and checks.METHOD_TRAINED_ENV in os.environ
-    monkeypatch.setattr(checks.subprocess, "run", _no_child)
-    job = config()
-    checks.resolve_method_trained(job)  # a job process: inherits the answer
-    assert job == main
-    plans = [Plan(c, method_checks="skip") for c in (main, job)]
-    assert [sorted(p.experiments) for p in plans][0] == sorted(plans[1].experiments)
-    assert "vpbench_example_method.build-kitti" in plans[0].experiments
-    for experiment in plans[0].experiments:
-        assert plans[0].experiment_spec(experiment) == plans[1].experiment_spec(experiment), experiment
-    assert plans[0].compare_plan() == plans[1].compare_plan()
-    assert plans[0].estimate_targets(["compare"]).rule_counts == plans[1].estimate_targets(["compare"]).rule_counts
