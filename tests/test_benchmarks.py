@@ -106,3 +106,26 @@ def test_run_benchmarks_read_what_ran_from_the_output(tmp_path, monkeypatch):
     monkeypatch.setattr(runs, "timed", fake("112 of 112 steps (100%) done"))
     assert runs.main(["smoke", "--out", str(tmp_path / "s.json")]) == 0
     assert json.loads((tmp_path / "s.json").read_text())["jobs"] == 112
+
+
+def test_startup_benchmark_records_the_median_of_each_dry_run(tmp_path, monkeypatch):
+    """Snakemake's start-up: each dry run's median, the example plugin on the path, and a failed run fails."""
+    from vpbench.benchmarks import runs
+
+    walls = iter([3.0, 9.0, 1.0, 7.0, 2.0, 8.0])
+    seen = []
+
+    def fake(command, cwd, env):
+        seen.append((command[1:], env["PYTHONPATH"]))
+        return {"command": " ".join(command), "returncode": 0, "wall_s": next(walls), "child_cpu_s": 1.5,
+                "load_average_before": [1.0, 1.0, 1.0], "load_average_after": [2.0, 2.0, 2.0], "output_tail": "done"}
+
+    monkeypatch.setattr(runs, "timed", fake)
+    assert runs.main(["startup", "--repeats", "3", "--out", str(tmp_path / "s.json")]) == 0
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert (report["builtin_all"]["wall_s"], report["plugin_compare"]["wall_s"]) == (2.0, 8.0)
+    assert [arguments for arguments, _ in seen[:2]] == list(runs.STARTUP_RUNS.values())
+    assert all("example-method" in path for _, path in seen)
+    monkeypatch.setattr(runs, "timed", lambda command, cwd, env: {**fake(command, cwd, env), "returncode": 1})
+    walls = iter([1.0] * 6)
+    assert runs.main(["startup", "--repeats", "3", "--out", str(tmp_path / "f.json")]) == 1
