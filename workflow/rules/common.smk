@@ -14,15 +14,15 @@ PATHS = PLAN.paths
 # (vpbench.pipeline.compare_keys).
 CONFIG_ARGS = " ".join(f"--config {path}" for path in CONFIG_FILES)
 COMPARE = CompareOverride(PLAN)
+EVAL_DEVICE = config["evaluation"].get("device", "cuda")
+# GPUs, CPUs, memory and wall time of every job, from the config (vpbench.pipeline.resources; docs/pipeline.md):
+# the Snakefile attaches them to every rule once the rules are defined.
+JOB_RESOURCES = JobResources(config, PLAN)
 
 
 def config_args(override=""):
     """CONFIG_ARGS, and the compare keys' --override when a job needs it (its parameter changes only then)."""
     return f"{CONFIG_ARGS} {override}" if override else CONFIG_ARGS
-EVAL_DEVICE = config["evaluation"].get("device", "cuda")
-# GPUs, CPUs, memory and wall time of every job, from the config (vpbench.pipeline.resources; docs/pipeline.md):
-# the Snakefile attaches them to every rule once the rules are defined.
-JOB_RESOURCES = JobResources(config, PLAN)
 
 
 wildcard_constraints:
