@@ -136,9 +136,19 @@ def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> SmokeData:
 
     folder = tmp_path_factory.mktemp("smoke-data")
     config = smoke_config(folder)
-    plan = Plan(config, root=ROOT)
     assert main(["smoke-data", "--out", config["paths"]["raw"]]) == 0
-    for dataset, options in config["datasets"].items():
+    prepare_smoke_datasets(config, list(config["datasets"]))
+    return SmokeData(Path(config["paths"]["raw"]), Path(config["paths"]["prepared"]))
+
+
+def prepare_smoke_datasets(config: dict[str, Any], datasets: Sequence[str]) -> None:
+    """Prepare ``datasets`` of a smoke ``config`` from its raw trees with the command of the pipeline's prepare job,
+    run in this process (a job would pay seconds of start-up each)."""
+    from vpbench.cli import main
+
+    plan = Plan(config, root=ROOT)
+    for dataset in datasets:
+        options = config["datasets"][dataset]
         # the prepare rule's command line (workflow/rules/common.smk, prepare_args) for a smoke run
         size = ["--size", options["size"]] if options.get("size") else []
         subset = ["--subset"] if options.get("subset") else []
@@ -146,12 +156,13 @@ def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> SmokeData:
                    *size, *subset]
         # --jobs 1: what the smoke profile's one-CPU prepare job passes (here: no worker pool to start per dataset)
         assert main([*command, "--jobs", "1", "--no-download"]) == 0, dataset
-    return SmokeData(Path(config["paths"]["raw"]), Path(config["paths"]["prepared"]))
 
 
 #: a dataset the shared smoke run does not use, left unprepared there: the compare invocation in that run asks for
 #: it, so that the prepare rule runs once end to end from the session's raw trees (tests/test_compare_e2e.py)
 UNPREPARED_DATASET = "human36m"
+#: the datasets the shared smoke run evaluates on, prepared smaller than the smoke size for it
+SMALL_KITTI = ("kitti", "kitti_a")
 
 
 class SmokeRun(NamedTuple):
@@ -175,7 +186,12 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory, smoke_data: SmokeData) -
     # No check reads a trained number: a few steps, one routing seed; two clips are the fewest with an interval.
     config["recipes"]["smoke"].update(max_steps=3, checkpoint_every=3, log_every=1, max_clips=2)
     config["evaluation"].update(routing_seeds=[0], max_clips=2)
-    smoke_data.install(config, unprepared=[UNPREPARED_DATASET])
+    # KITTI at 176x176, prepared here from the session's raw trees by the prepare job's command: every evaluation,
+    # the compared DVF's and PredNet's included, scores a third of the pixels of the smoke size.
+    for dataset in SMALL_KITTI:
+        config["datasets"][dataset]["size"] = config["protocols"][dataset]["size"] = "176x176"
+    smoke_data.install(config, unprepared=[*SMALL_KITTI, UNPREPARED_DATASET])
+    prepare_smoke_datasets(config, SMALL_KITTI)
     path = workflow.write_config(config, "e2e.yaml")
     result = workflow.smoke(path)
     assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])

@@ -2,8 +2,8 @@
 
 Slow: runs in the session's finished smoke run (``smoke_run``, tests/conftest.py, that of tests/test_pipeline_e2e.py),
 whose DMVFN, copy-last-frame and official-format stand-in it reuses without running anything again: it trains the
-example from a clean state (its experiments are new), DVF and PredNet for a few steps, evaluates them on two clips,
-and prepares the one smoke dataset left unprepared there, from the session's raw trees.
+example from a clean state (its experiments are new), DVF and PredNet for a few steps, evaluates them on two clips of
+that run's 176x176 KITTI, and prepares the one smoke dataset left unprepared there, from the session's raw trees.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """End to end: a reduced smoke graph through the real vpbench commands, every artefact written and traceable.
 
 Slow (minutes on 2 cores): the session's smoke run (``smoke_run`` in tests/conftest.py, shared with
-tests/test_compare_e2e.py) trains DMVFN for a few steps on the session's prepared smoke data (KITTI) and evaluates
-every experiment on two clips.
+tests/test_compare_e2e.py) trains DMVFN for a few steps on the session's smoke data (KITTI, prepared at 176x176 by
+the prepare job's command) and evaluates every experiment on two clips.
 """
 
 from __future__ import annotations
