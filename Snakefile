@@ -14,7 +14,7 @@ from snakemake.utils import min_version, validate
 
 # Torch-free (a test says so): every Snakemake process imports this, SLURM jobs included.
 from vpbench.pipeline.checks import resolve_method_trained
-from vpbench.pipeline.config import COMPARE_KEYS, DEFAULT_CONFIG, deep_merge, load_config, resolve_protocols, yaml_typed
+from vpbench.pipeline.config import DEFAULT_CONFIG, deep_merge, load_config, resolve_protocols, yaml_typed
 from vpbench.pipeline.jobs import command_line_targets
 from vpbench.pipeline.plan import Plan
 from vpbench.pipeline.resources import TARGET_RULES

@@ -1,7 +1,9 @@
 """End to end: `snakemake compare` on the example plugin (module path) on smoke KITTI, every cell traceable.
 
-Slow: prepares smoke KITTI (from the session's raw trees), trains the example, DMVFN, DVF and PredNet for a few
-steps, writes the official-format stand-in from that DMVFN and evaluates everything on two clips.
+Slow: runs in the session's finished smoke run (``smoke_run``, tests/conftest.py, that of tests/test_pipeline_e2e.py),
+whose DMVFN, copy-last-frame and official-format stand-in it reuses without running anything again: it trains the
+example from a clean state (its experiments are new), DVF and PredNet for a few steps, evaluates them on two clips of
+that run's 176x176 KITTI, and prepares the one smoke dataset left unprepared there, from the session's raw trees.
 """
 
 from __future__ import annotations
@@ -11,37 +13,45 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, SmokeData, Workflow, job_counts, smoke_config
+from tests.conftest import ROOT, UNPREPARED_DATASET, SmokeRun, job_counts, job_wildcards
 from vpbench.pipeline.plan import Plan
 
 METHOD = "vpbench_example_method:build"
 NAME = "vpbench_example_method.build"
+COMPARE_KEYS = {"method": METHOD, "compare_protocols": ["kitti"], "method_options": {"width": 8}}
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def compared(tmp_path_factory: pytest.TempPathFactory, smoke_data: SmokeData) -> Plan:
-    tmp = tmp_path_factory.mktemp("compare")
-    workflow = Workflow.copy_to(tmp / "repo")
-    config = smoke_config(tmp)
-    config["select"] = {"variants": ["copy_last"], "configurations": ["kitti"]}
-    config["recipes"]["smoke"].update(max_steps=3, checkpoint_every=3, log_every=1, max_clips=2)
-    config["evaluation"].update(routing_seeds=[0], max_clips=2)  # two clips: the smallest set with an interval
-    # KITTI prepared here at 176x176 from the session's raw trees: DVF and PredNet evaluate a third of the pixels
-    # of the smoke size, and the prepare rule runs once end to end.
-    config["datasets"]["kitti"]["size"] = config["protocols"]["kitti"]["size"] = "176x176"
-    smoke_data.install(config, prepared=False)
-    path = workflow.write_config(config, "compare.yaml")
+def compared(smoke_run: SmokeRun) -> Plan:
+    workflow = smoke_run.workflow
+    before = smoke_run.plan
+    # The plugin is importable in the workflow only: the plan checked it there, this one gives the paths.
+    plan = Plan({**before.config, **COMPARE_KEYS}, root=workflow.root, method_checks="skip")
+    # The compare invocation also asks for the one dataset the finished run left unprepared (conftest.py).
+    unprepared = plan.paths.manifest_file(UNPREPARED_DATASET)
+    assert not Path(unprepared).exists()
     # Tests cannot pip-install the plugin: the module path plus PYTHONPATH is the same factory its entry point names.
-    result = workflow.smoke(path, "compare", "--config", f"method={METHOD}", "compare_protocols=[kitti]",
-                            "method_options={width: 8}", pythonpath=(ROOT / "examples" / "example-method",))
+    result = workflow.smoke(smoke_run.config_file, "compare", unprepared, "--config", f"method={METHOD}",
+                            "compare_protocols=[kitti]", "method_options={width: 8}",
+                            pythonpath=(ROOT / "examples" / "example-method",))
     assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])
     ran = job_counts(result.stderr)
     assert ran["prepare"] == 1 and "smoke_data" not in ran  # the session's raw trees are up to date
-    config.update(method=METHOD, compare_protocols=["kitti"], method_options={"width": 8})
-    # The plugin is importable in the workflow only: the plan checked it there, this one gives the paths.
-    return Plan(config, root=workflow.root, method_checks="skip")
+    # Nothing that exists is run again: the finished run's experiments (DMVFN, its beta variant, copy-last, the
+    # official-format stand-in) keep their specs, checkpoints and scores; only the compared method's experiment and
+    # the baselines that run had not planned (DVF, PredNet) are specified, trained, scored and counted, then the
+    # comparison is rendered.
+    new = {f"{variant}-kitti" for variant in (NAME, "dvf", "prednet")}
+    assert new == set(plan.experiment_set.by_id) - set(before.experiment_set.by_id)
+    assert all(plan.experiment_set.get(e).trained_here for e in new)
+    assert ran == {"prepare": 1, "spec": 3, "train": 3, "evaluate": 3, "complexity": 3, "compare_table": 1,
+                   "compare_steps_figure": 1, "compare": 1}
+    jobs = job_wildcards(result.stderr)
+    assert {w["experiment"] for rule, w in jobs if "experiment" in w} == new
+    assert sorted(w["dataset"] for rule, w in jobs if rule == "prepare") == [UNPREPARED_DATASET]
+    return plan
 
 
 def test_the_table_is_written_in_three_formats(compared: Plan) -> None:

@@ -1,7 +1,8 @@
 """End to end: a reduced smoke graph through the real vpbench commands, every artefact written and traceable.
 
-Slow (minutes on 2 cores): trains DMVFN for a few steps on the session's prepared smoke data (KITTI) and evaluates
-every experiment on two clips.
+Slow (minutes on 2 cores): the session's smoke run (``smoke_run`` in tests/conftest.py, shared with
+tests/test_compare_e2e.py) trains DMVFN for a few steps on the session's smoke data (KITTI, prepared at 176x176 by
+the prepare job's command) and evaluates every experiment on two clips.
 """
 
 from __future__ import annotations
@@ -11,31 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import SmokeData, Workflow, job_counts, smoke_config
-from vpbench.pipeline.plan import Plan
+from tests.conftest import job_counts
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory, smoke_data: SmokeData) -> tuple[Plan, Workflow, Path]:
-    tmp = tmp_path_factory.mktemp("smoke")
-    workflow = Workflow.copy_to(tmp / "repo")
-    config = smoke_config(tmp)
-    # Reduced graph: DMVFN (routed), its beta variant and copy-last-frame on KITTI; every table and figure.
-    config["select"] = {"variants": ["dmvfn", "dmvfn-beta_0.3", "copy_last"], "configurations": ["kitti"]}
-    # No check reads a trained number: a few steps, one routing seed; two clips are the fewest with an interval.
-    config["recipes"]["smoke"].update(max_steps=3, checkpoint_every=3, log_every=1, max_clips=2)
-    config["evaluation"].update(routing_seeds=[0], max_clips=2)
-    smoke_data.install(config)
-    path = workflow.write_config(config, "e2e.yaml")
-    result = workflow.smoke(path)
-    assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])
-    plan = Plan(config, root=workflow.root)
-    ran = job_counts(result.stderr)
-    assert ran["train"] == sum(e.trained_here for e in plan.experiment_set.by_id.values())
-    assert "prepare" not in ran and "smoke_data" not in ran  # the session's data is the pipeline's own, up to date
-    return plan, workflow, path
 
 
 def test_every_artefact_is_written(smoke_run) -> None:

@@ -1,23 +1,28 @@
 # Wildcard constraints and the input/parameter functions of the rule files (all resolved by vpbench.pipeline).
 import json
 import os
-import shlex
 
+from vpbench.pipeline.compare_keys import CompareOverride
 from vpbench.pipeline.paths import WILDCARD_CONSTRAINTS
 from vpbench.pipeline.resources import JobResources
 
 # Every file's pattern: PATHS.score_file("{experiment}", "{protocol}") (vpbench.pipeline.paths, the one home).
 PATHS = PLAN.paths
-# Passed to the vpbench commands that read the config themselves (spec, render); the keys of `snakemake compare`
-# given with --config travel with them as a JSON override.
+# Passed to the vpbench commands that read the config themselves (spec, render). The keys of `snakemake compare`
+# given with --config travel as a JSON override (COMPARE.argument) only to the jobs whose output depends on them: a
+# rule's parameters are a rerun trigger, and a comparison run in a finished run re-runs nothing that exists
+# (vpbench.pipeline.compare_keys).
 CONFIG_ARGS = " ".join(f"--config {path}" for path in CONFIG_FILES)
-COMPARE_OVERRIDES = {key: config[key] for key in COMPARE_KEYS if config.get(key) is not None}
-if COMPARE_OVERRIDES:
-    CONFIG_ARGS = f"{CONFIG_ARGS} --override {shlex.quote(json.dumps(COMPARE_OVERRIDES, sort_keys=True))}"
+COMPARE = CompareOverride(PLAN)
 EVAL_DEVICE = config["evaluation"].get("device", "cuda")
 # GPUs, CPUs, memory and wall time of every job, from the config (vpbench.pipeline.resources; docs/pipeline.md):
 # the Snakefile attaches them to every rule once the rules are defined.
 JOB_RESOURCES = JobResources(config, PLAN)
+
+
+def config_args(override=""):
+    """CONFIG_ARGS, and the compare keys' --override when a job needs it (its parameter changes only then)."""
+    return f"{CONFIG_ARGS} {override}" if override else CONFIG_ARGS
 
 
 wildcard_constraints:

@@ -22,7 +22,7 @@ rule compare_table:
     params:
         # The resolved rows and columns: another method, option or protocol selection re-renders the table.
         plan=lambda wildcards: PLAN.artefacts.compare_plan(),
-        config=CONFIG_ARGS,
+        config=config_args(COMPARE.argument),
         out_dir=parent_dir,
     shell:
         "vpbench render compare {params.config} --out-dir {params.out_dir} > {log} 2>&1"
@@ -40,7 +40,7 @@ rule compare_steps_figure:
         "../envs/vpbench.yaml"
     params:
         plan=lambda wildcards: PLAN.artefacts.compare_plan(),
-        config=CONFIG_ARGS,
+        config=config_args(COMPARE.argument),
         out_dir=parent_dir,
     shell:
         "vpbench render compare-steps --protocol {wildcards.protocol} {params.config} --out-dir {params.out_dir} > {log} 2>&1"

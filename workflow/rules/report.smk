@@ -17,7 +17,7 @@ rule table:
         plan=lambda wildcards: PLAN.artefacts.table_plan(wildcards.table),
         title=lambda wildcards: artefact_title("table", wildcards.table),
         caption=lambda wildcards: artefact_caption("table", wildcards.table),
-        config=CONFIG_ARGS,
+        config=lambda wildcards: config_args(COMPARE.table(wildcards.table)),
         out_dir=parent_dir,
     shell:
         "vpbench render {wildcards.table} {params.config} --out-dir {params.out_dir} > {log} 2>&1"
@@ -37,7 +37,7 @@ rule figure:
         plan=lambda wildcards: PLAN.artefacts.figure_plan(wildcards.figure),
         title=lambda wildcards: artefact_title("figure", wildcards.figure),
         caption=lambda wildcards: artefact_caption("figure", wildcards.figure),
-        config=CONFIG_ARGS,
+        config=lambda wildcards: config_args(COMPARE.figure(wildcards.figure)),
         out_dir=parent_dir,
     shell:
         "vpbench render {wildcards.figure} {params.config} --out-dir {params.out_dir} > {log} 2>&1"
@@ -56,6 +56,7 @@ rule results_page:
     conda:
         "../envs/vpbench.yaml"
     params:
+        # Never the compare keys: the page finds the comparisons on disk, and names only the tables and figures.
         config=CONFIG_ARGS,
     shell:
         "vpbench render page {params.config} --out {output} > {log} 2>&1"

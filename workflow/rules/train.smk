@@ -12,7 +12,9 @@ rule spec:
     params:
         # The resolved spec itself is a parameter so that editing an experiment in config/ re-runs what depends on it.
         spec=lambda wildcards: PLAN.experiment_spec(wildcards.experiment),
-        config=CONFIG_ARGS,
+        # The compare keys only for an experiment that needs them (the compared method's): the others' spec jobs
+        # keep their parameters, so a comparison in a finished run retrains nothing.
+        config=lambda wildcards: config_args(COMPARE.spec(wildcards.experiment)),
     shell:
         # The main Snakemake process built every method of this plan already: the job stays torch-free.
         "vpbench spec {wildcards.experiment} {params.config} --no-method-checks --out {output} > {log} 2>&1"
