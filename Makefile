@@ -40,7 +40,7 @@ assets: $(ASSETS)
 test: $(ASSETS)
 	$(OFFLINE) $(BIN)/python -m pytest -q
 
-# The unit tests alone (under 2 minutes on 2 cores): everything but the tests marked slow (the pipeline end to end)
+# The unit tests alone (about 2.5 minutes on 2 idle cores): everything but the tests marked slow (the pipeline end to end)
 # and integration (Snakemake dry runs, torchrun). For the edit-test loop; `make test` (what CI runs) is the whole suite.
 test-fast: $(ASSETS)
 	$(OFFLINE) $(BIN)/python -m pytest -q -m "not slow and not integration"
