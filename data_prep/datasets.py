@@ -23,7 +23,8 @@ from torch.utils.data import Dataset
 
 from data_prep.augment import apply_transform, draw_transform
 from data_prep.errors import PreparedTreeError
-from data_prep.preprocess import FORMAT, MANIFEST
+from data_prep.layout import MANIFEST
+from data_prep.preprocess import FORMAT
 from data_prep.protocols import EvalProtocol, get_protocol
 from data_prep.store import FRAMES_BIN, WINDOWS_TABLE, FrameStore, load_table
 

@@ -9,6 +9,11 @@ from pathlib import Path
 
 from data_prep.errors import LayoutError, MissingInputError
 
+#: the prepared tree's manifest, in ``<prepared>/<dataset>/`` (written last: its presence means the tree is whole)
+MANIFEST = "manifest.json"
+#: the stamp of the bundled smoke data in the raw folder (the smoke builder's inputs and version)
+SMOKE_STAMP = ".smoke-stamp.json"
+
 
 @dataclass(frozen=True)
 class SequenceSource:

@@ -28,12 +28,11 @@ from data_prep.codecs import FrameCodec, check_codec, default_params
 from data_prep.errors import ChecksumError, CountMismatchError, DataPrepError, LayoutError
 from data_prep.frames import decode_frame, decode_video, decoder_version, read_frame_bytes, resize_frame
 from data_prep.integrity import directory_written_aside
-from data_prep.layout import SequenceSource, SplitPlan
+from data_prep.layout import MANIFEST, SequenceSource, SplitPlan
 from data_prep.registry import Dataset, SourceFormat, choose_format, datasets, get_dataset
 from data_prep.store import SplitWriter, StoredFrame
 from vpbench.utils import atomic_write, sha256_file
 
-MANIFEST = "manifest.json"
 FORMAT = "vpbench-prepared-v1"
 #: image files per worker task: small enough to spread a 14- or 30-frame snippet over several cores
 TASK_FRAMES = 8

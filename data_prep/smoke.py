@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from data_prep.integrity import directory_written_aside
+from data_prep.layout import SMOKE_STAMP
 from data_prep.registry import datasets
 from vpbench.utils import atomic_write, sha256_file
 
@@ -32,7 +33,6 @@ SMOKE_SIZES: dict[str, tuple[int, int]] = {name: smoke.size for name, smoke in _
 SMOKE_ROOTS: dict[str, str] = {name: smoke.root or name for name, smoke in _SMOKE.items()}
 #: the builders of the datasets with a mini tree of their own (KITTI-A lives in KITTI's)
 BUILDERS: dict[str, Callable[[Path, Clips], None]] = {name: smoke.build for name, smoke in _SMOKE.items() if smoke.build}
-STAMP = ".smoke-stamp.json"
 
 
 def decode_video(path: Path) -> np.ndarray:
@@ -98,7 +98,7 @@ def build_smoke_data(out: Path, force: bool = False) -> dict[str, Path]:
     out = Path(out)
     videos = smoke_videos()
     fingerprint = _inputs_fingerprint(videos)
-    stamp = out / STAMP
+    stamp = out / SMOKE_STAMP
     roots = {name: out / folder for name, folder in SMOKE_ROOTS.items()}
     if not force and stamp.is_file() and json.loads(stamp.read_text()).get("inputs") == fingerprint:
         return roots
@@ -106,5 +106,5 @@ def build_smoke_data(out: Path, force: bool = False) -> dict[str, Path]:
     with directory_written_aside(out) as work:
         for name, build in BUILDERS.items():
             build(work / name, clips)
-        atomic_write(work / STAMP, json.dumps({"inputs": fingerprint, "version": SMOKE_VERSION}, indent=2) + "\n")
+        atomic_write(work / SMOKE_STAMP, json.dumps({"inputs": fingerprint, "version": SMOKE_VERSION}, indent=2) + "\n")
     return roots

@@ -55,9 +55,9 @@ def test_builders_write_layouts_the_real_preparation_reads(tmp_path):
 def test_smoke_data_from_the_real_clips_is_cached(tmp_path, smoke_data):
     raw = tmp_path / "raw"
     shutil.copytree(smoke_data.raw, raw)  # a copy, times kept: a rebuild here leaves the session's trees alone
-    stamp = (raw / smoke.STAMP).stat().st_mtime_ns
+    stamp = (raw / smoke.SMOKE_STAMP).stat().st_mtime_ns
     assert smoke.build_smoke_data(raw) == {name: raw / folder for name, folder in smoke.SMOKE_ROOTS.items()}
-    assert (raw / smoke.STAMP).stat().st_mtime_ns == stamp  # reused, not rebuilt
+    assert (raw / smoke.SMOKE_STAMP).stat().st_mtime_ns == stamp  # reused, not rebuilt
     check_protocols(smoke_data.prepared)  # the pipeline's preparation of every dataset from the real clips
     frames = EvalWindows(smoke_data.prepared / "kitti", "kitti")[0]["frames"].float()
     assert float(frames.std()) > 10 and not np.allclose(frames[4], frames[3])  # real, moving content

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import cv2
 
+from data_prep.layout import MANIFEST
 from data_prep.preprocess import available_cores, prepare
 from vpbench.benchmarks.natural import write_cityscapes_tree
 from vpbench.argtypes import POSITIVE_INT
@@ -113,7 +114,7 @@ def run(jobs: int, sequences: int, codec: str | None) -> dict[str, object]:
         timed_prepare(write_cityscapes_tree(work / "warm-raw", 1), work / "warm", 1, codec)
         wall_1, cpu_1 = timed_prepare(raw, work / "one", 1, codec)
         wall_n, _ = timed_prepare(raw, work / "many", jobs, codec)
-        manifest = json.loads((work / "one" / "manifest.json").read_text())
+        manifest = json.loads((work / "one" / MANIFEST).read_text())
         stored_codec = manifest["splits"]["train"]["codec"]
         rss = peak_rss_mb(raw, work / "rss", jobs, stored_codec)
     frames = len(files)

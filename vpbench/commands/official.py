@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("action", choices=["fetch", "verify", "where"])
     p.add_argument("names", nargs="*", help=f"default: all of {', '.join(OFFICIAL_WEIGHTS)}")
-    p.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="where the files live (default: resources/weights)")
+    p.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="where the files live (default: %(default)s)")
     p.set_defaults(func=run)
 
 

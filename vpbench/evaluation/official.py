@@ -19,10 +19,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from vpbench.pipeline.paths import DEFAULT_OFFICIAL_DIR
 from vpbench.utils import atomic_path, atomic_write_json, sha256_file
 
 LOCK_NAME = "sha256.lock.json"
-DEFAULT_DIR = Path("resources/weights")
+DEFAULT_DIR = Path(DEFAULT_OFFICIAL_DIR)
 _GDRIVE_URL = "https://drive.usercontent.google.com/download?id={id}&export=download&confirm=t"
 
 

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from data_prep.layout import MANIFEST, SMOKE_STAMP
+
 #: Snakemake's wildcard constraints (``wildcard_constraints:`` of workflow/rules/common.smk), also what the job
 #: graph accepts in a file name
 WILDCARD_CONSTRAINTS: dict[str, str] = {
@@ -108,10 +110,10 @@ class Paths:
     @property
     def smoke_stamp(self) -> str:
         """Written by ``vpbench smoke-data`` once the bundled tiny raw trees are in place."""
-        return f"{self.raw}/.smoke-stamp.json"
+        return f"{self.raw}/{SMOKE_STAMP}"
 
     def manifest_file(self, dataset: str) -> str:
-        return f"{self.prepared_dir(dataset)}/manifest.json"
+        return f"{self.prepared_dir(dataset)}/{MANIFEST}"
 
     def spec_file(self, experiment: str) -> str:
         return f"{self.results}/specs/{experiment}.json"
