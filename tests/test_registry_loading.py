@@ -49,16 +49,22 @@ def test_the_load_hook_runs_on_a_miss_once_and_not_from_inside_itself():
     assert calls == ["late", "none", None]  # the miss, then names() for the message loads everything
 
 
-def test_registries_answer_without_torch():
+def test_registries_answer_without_torch_nor_image_libraries():
+    """Every registry the planner reads (methods, datasets and protocols, metrics), and the protocols resolved from
+    them, answer in a process that imports neither torch nor the image libraries (the Snakefile's process)."""
     code = (
         "import json, sys\n"
         "from models.registry import METHODS, BUILTIN_METHODS\n"
-        "from data_prep.registry import DATASETS, PROTOCOLS\n"
+        "from data_prep.registry import DATASETS, PROTOCOLS, protocols, datasets\n"
         "from vpbench.evaluation.metric_records import METRICS, COUNTED\n"
+        "from vpbench.pipeline.config import resolve_protocols\n"
         "assert 'kitti' in PROTOCOLS and DATASETS.get('kitti').name == 'kitti' and list(METRICS)[0] == 'ms_ssim'\n"
         "assert set(BUILTIN_METHODS) <= {'dmvfn', 'dvf', 'prednet', 'copy_last'} and 'gflops' in COUNTED\n"
-        "print(json.dumps('torch' in sys.modules))\n"
+        "names = sorted(protocols())\n"
+        "assert names and sorted(datasets())\n"
+        "resolve_protocols({'datasets': {d: {} for d in datasets()}, 'protocols': {n: {'dataset': protocols()[n].dataset} for n in names}})\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'cv2', 'av', 'numpy') if m in sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert json.loads(done.stdout) is False
+    assert json.loads(done.stdout) == []
