@@ -10,12 +10,15 @@ in the main Snakemake process; that child also answers what the planner asks of 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from vpbench.pipeline.config import ConfigError
@@ -160,15 +163,89 @@ def ask_child(config: Mapping[str, Any], variants: Mapping[str, Any]) -> ChildRe
     """Run the method checks of the plan of ``config`` and ``variants`` (the experiments file's) in a child Python, so
     that this process never imports torch, and take its answers about every planned method that is not built in
     (``models.registry.is_routed`` and ``is_trainable`` answer from them). One child per run: the answers are passed
-    on to the processes this one starts (:data:`METHOD_ANSWERS_ENV`)."""
-    request = json.dumps({"config": config, "variants": variants})
-    done = subprocess.run([sys.executable, "-m", "vpbench.pipeline.checks"], input=request, capture_output=True, text=True)
-    if done.returncode not in (0, METHOD_CHECK_FAILED):
-        raise RuntimeError(f"the method checks failed to run (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
-    reply = json.loads(done.stdout.strip().splitlines()[-1])
+    on to the processes this one starts (:data:`METHOD_ANSWERS_ENV`). When every method is built in, a reply kept
+    from an earlier run with the same checks, method sources and torch stands in for the child (seconds of torch
+    import at every ``snakemake`` start, a dry run's included)."""
+    key = reply_cache_key(config, variants)
+    reply = read_cached_reply(key) if key else None
+    if reply is None:
+        request = json.dumps({"config": config, "variants": variants})
+        done = subprocess.run([sys.executable, "-m", "vpbench.pipeline.checks"], input=request, capture_output=True,
+                              text=True)
+        if done.returncode not in (0, METHOD_CHECK_FAILED):
+            raise RuntimeError(f"the method checks failed to run (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+        reply = json.loads(done.stdout.strip().splitlines()[-1])
+        if key and reply["unplanned"] is None:
+            write_cached_reply(key, reply)
     take_answers(reply["answers"])
     os.environ[METHOD_ANSWERS_ENV] = json.dumps(reply["answers"], sort_keys=True)
     return ChildReply(message=reply["message"], unplanned=reply["unplanned"])
+
+
+#: the sources a built-in method's check runs (its factory and the option check): a change to any of them is a new key
+CHECKED_SOURCES = ("models", "baselines", "vpbench/registry.py", "vpbench/pipeline/checks.py")
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def reply_cache_key(config: Mapping[str, Any], variants: Mapping[str, Any]) -> str | None:
+    """What decides the child's reply when every method it could be asked about is built in: the method checks the
+    plan asks for (method, options and where they are written), the checked sources' bytes, the torch and Python
+    versions. None (ask the child) when a method is not built in, or the config does not plan (the child says why)."""
+    from models.registry import BUILTIN_METHODS
+
+    methods = {variant.get("method") for variant in variants.values() if isinstance(variant, Mapping)}
+    if config.get("method"):
+        methods.add(config["method"])
+    if not methods <= set(BUILTIN_METHODS):
+        return None
+    try:
+        jobs = method_jobs(ExperimentSet(config, variants))
+    except ConfigError:
+        return None
+    digest = hashlib.sha256(json.dumps(jobs, sort_keys=True, default=str).encode())
+    for name in CHECKED_SOURCES:
+        root = _REPO / name
+        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            digest.update(str(path.relative_to(_REPO)).encode() + b"\0" + path.read_bytes())
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = "none"
+    digest.update(f"torch {torch_version}, python {sys.version}".encode())
+    return digest.hexdigest()
+
+
+def reply_dir() -> Path:
+    """Where kept replies live (beside the offline assets: ``$VPBENCH_CACHE`` or ``<repo>/.cache/vpbench``)."""
+    from vpbench.assets import cache_dir
+
+    return cache_dir() / "method-checks"
+
+
+def _reply_path(key: str) -> Path:
+    return reply_dir() / f"{key}.json"
+
+
+def read_cached_reply(key: str) -> dict[str, Any] | None:
+    """The kept reply for ``key`` (None: none kept, or unreadable)."""
+    try:
+        reply = json.loads(_reply_path(key).read_text())
+    except (OSError, ValueError):
+        return None
+    return reply if isinstance(reply, dict) and {"answers", "message", "unplanned"} <= reply.keys() else None
+
+
+def write_cached_reply(key: str, reply: dict[str, Any]) -> None:
+    """Keep ``reply`` for ``key`` (written whole or not at all; a cache that cannot be written is only slower)."""
+    from vpbench.utils import atomic_path
+
+    path = _reply_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text(json.dumps(reply))
+    except OSError:
+        pass
 
 
 def take_answers(answers: Any) -> None:
