@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -13,34 +14,39 @@ from vpbench.pipeline.plan import Plan
 
 
 @pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
-    """An empty reply folder, and the command lines of the child processes started."""
+def children(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict]:
+    """An empty reply folder, and a stand-in child (the real one is tests/test_pipeline_torch_free.py's): it replies
+    as ``python -m vpbench.pipeline.checks`` would, failing on a ``beta`` option above 1; the requests it got."""
     monkeypatch.setattr(checks, "reply_dir", lambda: tmp_path / "method-checks")
-    started: list[list[str]] = []
-    real_run = subprocess.run
+    requests: list[dict] = []
 
-    def run(command, *args, **kwargs):
-        started.append(list(command))
-        return real_run(command, *args, **kwargs)
+    def child(command, *args, input: str, **kwargs):
+        assert command[1:] == ["-m", "vpbench.pipeline.checks"]
+        request = json.loads(input)
+        requests.append(request)
+        beta = (request["config"].get("method_options") or {}).get("beta", 1.0)
+        message = "method_options.beta (experiment x): beta must be in (0, 1]" if beta > 1 else None
+        reply = {"answers": [], "message": message, "unplanned": None}
+        return subprocess.CompletedProcess(command, checks.METHOD_CHECK_FAILED if message else 0, json.dumps(reply), "")
 
-    monkeypatch.setattr(checks.subprocess, "run", run)
-    return started
+    monkeypatch.setattr(checks.subprocess, "run", child)
+    return requests
 
 
-def test_a_kept_reply_stands_in_for_the_child(children: list[list[str]]) -> None:
+def test_a_kept_reply_stands_in_for_the_child(children: list[dict]) -> None:
     config = load_config(["config/smoke.yaml"])
     Plan(config, method_checks="child")
     assert len(children) == 1
     (kept,) = checks.reply_dir().iterdir()
     Plan(config, method_checks="child")
     assert len(children) == 1, "the second plan asked the child again"
-    kept.write_text("{not json")  # a damaged reply is asked again, then kept whole
+    kept.write_text("{not json")  # a damaged reply counts as none: the child is asked again, and its reply kept
+    assert checks.read_cached_reply(kept.stem) is None
     Plan(config, method_checks="child")
-    assert len(children) == 2
-    assert checks.read_cached_reply(kept.stem) is not None
+    assert len(children) == 2 and checks.read_cached_reply(kept.stem) is not None
 
 
-def test_a_kept_failure_is_raised_as_the_child_raised_it(children: list[list[str]]) -> None:
+def test_a_kept_failure_is_raised_as_the_child_raised_it(children: list[dict]) -> None:
     config = load_config(["config/smoke.yaml"])
     config["method"], config["method_name"], config["method_options"] = "dmvfn", "dmvfn_wide", {"beta": 2.0}
     for _ in range(2):
