@@ -90,19 +90,35 @@ def test_channels_last_inference_matches_the_default_layout_with_per_sample_rout
 
 
 def test_run_benchmarks_read_what_ran_from_the_output(tmp_path, monkeypatch):
-    """The smoke and test-suite timings record what ran (parsed from the run's own output), and a failure fails."""
+    """The smoke and test-suite timings record what ran (parsed from the run's whole output: `make test`'s two
+    pytest processes are summed), and a failure fails."""
     from vpbench.benchmarks import runs
 
-    def fake(summary: str, code: int = 0):
-        return lambda command, cwd: {"command": " ".join(command), "returncode": code, "wall_s": 1.0, "child_cpu_s": 2.0,
-                                     "load_average_before": [1.0, 1.0, 1.0], "load_average_after": [1.0, 1.0, 1.0],
-                                     "output_tail": f"....\n{summary}\n"}
+    commands: list[str] = []
 
-    monkeypatch.setattr(runs, "timed", fake("3 failed, 466 passed, 19 deselected in 89.29s (0:01:29)", 1))
+    def fake(output: str, code: int = 0):
+        def timed(command, cwd):
+            commands.append(" ".join(command))
+            return {"command": " ".join(command), "returncode": code, "wall_s": 1.0, "child_cpu_s": 2.0,
+                    "load_average_before": [1.0, 1.0, 1.0], "load_average_after": [1.0, 1.0, 1.0],
+                    "output": output, "output_tail": output[-30:]}
+        return timed
+
+    monkeypatch.setattr(runs, "timed", fake("....\n3 failed, 466 passed, 19 deselected in 89.29s (0:01:29)\n", 1))
     assert runs.main(["tests", "--fast", "--out", str(tmp_path / "t.json")]) == 1
     report = json.loads((tmp_path / "t.json").read_text())
-    assert (report["passed"], report["failed"], report["deselected"], report["pytest_s"]) == (466, 3, 19, 89.29)
-    assert report["selection"] == runs.FAST_MARKERS and "-m" in report["command"]
+    assert (report["passed"], report["failed"], report["deselected"], report["pytest_s"]) == (466, 3, 19, [89.29])
+    assert report["selection"] == runs.FAST_MARKERS and commands[-1].endswith("make --no-print-directory test-fast")
+    assert "output" not in report  # the whole output is parsed, only its tail recorded
+    two = ("555 passed, 9 skipped, 19 deselected in 203.76s (0:03:23)\n" + "x" * 5000 +
+           "\n.....\n19 passed, 564 deselected in 244.40s (0:04:04)\nmake test: unit tests passed\n")
+    monkeypatch.setattr(runs, "timed", fake(two))
+    assert runs.main(["tests", "--out", str(tmp_path / "m.json")]) == 0
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert (report["passed"], report["skipped"], report["deselected"]) == (574, 9, 583)
+    assert report["pytest_s"] == [203.76, 244.40] and report["selection"] == "all"
+    assert runs.main(["tests", "--one-process", "--out", str(tmp_path / "o.json")]) == 0
+    assert commands[-1].endswith("-m pytest -q -p no:cacheprovider")  # the whole suite, no marker expression
     monkeypatch.setattr(runs, "timed", fake("112 of 112 steps (100%) done"))
     assert runs.main(["smoke", "--out", str(tmp_path / "s.json")]) == 0
     assert json.loads((tmp_path / "s.json").read_text())["jobs"] == 112

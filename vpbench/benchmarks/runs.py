@@ -1,14 +1,15 @@
 """Where users wait for whole runs: the smoke pipeline from scratch, and the test suite.
 
     python -m vpbench.benchmarks.runs smoke [--out results/benchmarks/smoke.json]
-    python -m vpbench.benchmarks.runs tests [--fast] [--out results/benchmarks/tests.json]
+    python -m vpbench.benchmarks.runs tests [--fast | --one-process] [--out results/benchmarks/tests.json]
     python -m vpbench.benchmarks.runs startup [--repeats 3] [--out results/benchmarks/startup.json]
 
 ``smoke`` runs ``make smoke``'s command line (smoke profile, ``config/smoke.yaml``, 2 cores) in a temporary copy of
 the workflow, so nothing of an existing smoke run is reused or overwritten: every job runs, from building the smoke
-data to the last figure. ``tests`` runs ``make test``'s pytest command (``--fast``: ``make test-fast``'s). Both print
-and record the wall time, the CPU time of the child processes, the load average before and after (a shared machine
-slows everything), and what ran (jobs and artefacts; tests passed, failed, deselected). A failed run is recorded as
+data to the last figure. ``tests`` runs ``make test`` (two pytest processes side by side; ``--fast``: ``make
+test-fast``; ``--one-process``: the whole suite in one pytest process). Both print and record the wall time, the CPU
+time of the child processes, the load average before and after (a shared machine slows everything), and what ran
+(jobs and artefacts; tests passed, failed, deselected, summed over the pytest processes, and each one's own time). A failed run is recorded as
 failed, with its exit status, and exits 1. ``startup`` times Snakemake's start-up alone (dry runs in a temporary
 copy of the workflow): the default target with the built-in methods, and ``compare`` with the example plugin
 (``examples/example-method``, named by module path) as the compared method; the median of ``--repeats`` runs each.
@@ -40,7 +41,8 @@ def _environment() -> dict[str, Any]:
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``command`` (its output captured) and measure wall and child CPU time and the load around it."""
+    """Run ``command`` (its output captured) and measure wall and child CPU time and the load around it; ``output``
+    is the whole output (for the caller to parse; not recorded), ``output_tail`` its end (recorded)."""
     env = {**os.environ, **(env or {}), **OFFLINE,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     load_before = os.getloadavg()
@@ -56,6 +58,7 @@ def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> d
         "child_cpu_s": (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
         "load_average_before": list(load_before),
         "load_average_after": list(os.getloadavg()),
+        "output": done.stdout + done.stderr,
         "output_tail": (done.stdout + done.stderr)[-3000:],
     }
 
@@ -67,7 +70,7 @@ def smoke_run() -> dict[str, Any]:
         snakemake = str(Path(sys.executable).parent / "snakemake")
         run = timed([snakemake, "--profile", "workflow/profiles/smoke", "--configfile", "config/smoke.yaml",
                      "--cores", "2"], root)
-        steps = re.findall(r"(\d+) of (\d+) steps \(100%\) done", run["output_tail"])
+        steps = re.findall(r"(\d+) of (\d+) steps \(100%\) done", run.pop("output", run["output_tail"]))
         reports = root / "reports" / "smoke"
         run["jobs"] = int(steps[-1][1]) if steps else None
         run["tables"] = sorted(p.name for p in (reports / "tables").glob("*.md")) if reports.is_dir() else []
@@ -110,17 +113,21 @@ def startup_runs(repeats: int) -> dict[str, Any]:
     return result
 
 
-def test_run(fast: bool) -> dict[str, Any]:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    if fast:
-        command += ["-m", FAST_MARKERS]
+#: a pytest summary line of ``-q``: "555 passed, 9 skipped, 19 deselected in 203.76s (0:03:23)"
+PYTEST_SUMMARY = re.compile(r"^(\d+ (?:passed|failed|errors?|skipped|deselected)\b.*) in ([\d.]+)s\b", re.M)
+
+
+def test_run(fast: bool, one_process: bool = False) -> dict[str, Any]:
+    """``make test`` or ``make test-fast`` as a user runs it, or the suite in one pytest process (``one_process``)."""
+    if one_process:
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(["-m", FAST_MARKERS] if fast else [])]
+    else:
+        command = ["make", "--no-print-directory", "test-fast" if fast else "test"]
     run = timed(command, REPO_ROOT)
-    summary = run["output_tail"].strip().splitlines()[-1] if run["output_tail"].strip() else ""
+    summaries = PYTEST_SUMMARY.findall(run.pop("output", run["output_tail"]))
     for outcome in ("passed", "failed", "errors", "deselected", "skipped"):
-        found = re.search(rf"(\d+) {outcome}", summary)
-        run[outcome] = int(found.group(1)) if found else 0
-    match = re.search(r" in ([\d.]+)s", summary)
-    run["pytest_s"] = float(match.group(1)) if match else None
+        run[outcome] = sum(int(n) for summary, _ in summaries for n in re.findall(rf"(\d+) {outcome}", summary))
+    run["pytest_s"] = [float(seconds) for _, seconds in summaries]  # one per pytest process
     run["selection"] = FAST_MARKERS if fast else "all"
     return run
 
@@ -128,7 +135,10 @@ def test_run(fast: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["smoke", "tests", "startup"])
-    parser.add_argument("--fast", action="store_true", help="tests: only the unit tests (make test-fast)")
+    selection = parser.add_mutually_exclusive_group()
+    selection.add_argument("--fast", action="store_true", help="tests: only the unit tests (make test-fast)")
+    selection.add_argument("--one-process", action="store_true",
+                           help="tests: the whole suite in one pytest process (make test runs two side by side)")
     parser.add_argument("--repeats", type=int, default=3, help="startup: runs of each dry run (their median)")
     parser.add_argument("--out", type=Path, help="JSON report (default: results/benchmarks/<what>.json)")
     args = parser.parse_args(argv)
@@ -141,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{args.repeats}; {run[name]['command']})")
         print(f"load {run['load_average_before'][0]:.2f} before, {run['load_average_after'][0]:.2f} after; wrote {out}")
         return 0 if run["returncode"] == 0 else 1
-    run = smoke_run() if args.what == "smoke" else test_run(args.fast)
+    run = smoke_run() if args.what == "smoke" else test_run(args.fast, args.one_process)
     name = args.what if not (args.what == "tests" and args.fast) else "tests-fast"
+    name += "-one-process" if args.what == "tests" and args.one_process else ""
     out = args.out or REPO_ROOT / "results" / "benchmarks" / f"{name}.json"
     atomic_write_json(out, {"what": name, "environment": _environment(), **run}, sort_keys=True)
     what = (f"{run['jobs']} jobs, {len(run['tables'])} tables, {len(run['figures'])} figures" if args.what == "smoke"
