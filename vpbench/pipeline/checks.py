@@ -4,8 +4,9 @@ Each check names the config file, the key and the experiment. The protocol and c
 method check builds every planned method on the meta device (``models.registry.check_method``), which imports torch:
 the Snakefile, which must stay torch-free, runs it in a child process (``python -m vpbench.pipeline.checks``), once,
 in the main Snakemake process; that child also answers what the planner asks of a method that is not built in
-(does it route, does it train), and the main process passes the answers on to its jobs. ``vpbench plan`` and
-``vpbench spec`` run the checks in-process.
+(does it route, does it train), and the main process passes the answers on to its jobs. When every method is
+built in, the child's reply is kept (:func:`reply_cache_key`) and reused while the checks asked for, the method
+sources and the torch version are unchanged. ``vpbench plan`` and ``vpbench spec`` run the checks in-process.
 """
 
 from __future__ import annotations
