@@ -50,14 +50,15 @@ def draw_transform(rng: np.random.Generator, height: int, width: int, crop: int,
     )
 
 
-def apply_transform(frames: np.ndarray, t: ClipTransform) -> np.ndarray:
-    """``frames`` ``[T, crop, crop, 3]`` (already cropped) -> augmented, contiguous copy."""
+def augmented_view(frames: np.ndarray, t: ClipTransform) -> np.ndarray:
+    """The augmented view (no copy) of ``frames`` ``[..., crop, crop, 3]`` (already cropped); the caller's one copy
+    (into the clip's ``[T, 3, crop, crop]`` tensor) materialises it, rather than a copy per step."""
     if t.rotation:
-        frames = np.rot90(frames, k=t.rotation, axes=(1, 2))
+        frames = np.rot90(frames, k=t.rotation, axes=(-3, -2))
     if t.reverse_channels:
         frames = frames[..., ::-1]
     if t.flip_vertical:
-        frames = frames[:, ::-1]
+        frames = frames[..., ::-1, :, :]
     if t.flip_horizontal:
-        frames = frames[:, :, ::-1]
-    return np.ascontiguousarray(frames)
+        frames = frames[..., ::-1, :]
+    return frames

@@ -131,6 +131,30 @@ class FrameCodec:
         import imagecodecs
         import numpy as np
 
+        runs, (r0, r1, c0, c1) = self.tile_runs(data, height, width, top, left, crop_h, crop_w, origin)
+        try:
+            decoded = imagecodecs.zstd_decode(b"".join(runs))
+        except imagecodecs.ZstdError as err:
+            raise CorruptFrameError(f"{origin}: a tile cannot be decompressed ({err}); prepare the dataset again") from err
+        tile_h, tile_w = self.tile
+        n_rows, n_cols = r1 - r0 + 1, c1 - c0 + 1
+        expected = n_rows * n_cols * tile_h * tile_w * 3
+        if len(decoded) != expected:
+            raise CorruptFrameError(f"{origin}: tiles decode to {len(decoded):,} bytes, expected {expected:,}; prepare again")
+        region = np.empty((n_rows * tile_h, n_cols * tile_w, 3), np.uint8)
+        # the filter is undone straight into the tiles' places in the region: no separate reassembly copy
+        imagecodecs.delta_decode(np.frombuffer(decoded, np.uint8).reshape(n_rows, n_cols, tile_h, tile_w, 3), axis=-2,
+                                 out=region.reshape(n_rows, tile_h, n_cols, tile_w, 3).transpose(0, 2, 1, 3, 4))
+        y, x = top - r0 * tile_h, left - c0 * tile_w
+        return region[y : y + crop_h, x : x + crop_w]  # a view of a fresh array: the clip's tensor copies it
+
+    def tile_runs(self, data: np.ndarray, height: int, width: int, top: int, left: int, crop_h: int, crop_w: int,
+                  origin: str) -> tuple[list[np.ndarray], tuple[int, int, int, int]]:
+        """``tiled-zstd``: the compressed bytes of the tiles a crop touches, one run of zstd frames per tile row,
+        and the tile rows and columns they span ``(r0, r1, c0, c1)`` (the loader benchmark times their
+        decompression alone)."""
+        import numpy as np
+
         tile_h, tile_w = self.tile
         rows, cols = _tile_grid(height, width, self.tile)
         header = 4 * rows * cols
@@ -143,19 +167,7 @@ class FrameCodec:
         starts = np.concatenate([[header], ends[:-1]])
         r0, r1 = top // tile_h, (top + crop_h - 1) // tile_h
         c0, c1 = left // tile_w, (left + crop_w - 1) // tile_w
-        runs = [data[starts[r * cols + c0] : ends[r * cols + c1]] for r in range(r0, r1 + 1)]
-        try:
-            decoded = imagecodecs.zstd_decode(b"".join(runs))
-        except imagecodecs.ZstdError as err:
-            raise CorruptFrameError(f"{origin}: a tile cannot be decompressed ({err}); prepare the dataset again") from err
-        n_rows, n_cols = r1 - r0 + 1, c1 - c0 + 1
-        expected = n_rows * n_cols * tile_h * tile_w * 3
-        if len(decoded) != expected:
-            raise CorruptFrameError(f"{origin}: tiles decode to {len(decoded):,} bytes, expected {expected:,}; prepare again")
-        tiles = imagecodecs.delta_decode(np.frombuffer(decoded, np.uint8).reshape(n_rows, n_cols, tile_h, tile_w, 3), axis=-2)
-        region = tiles.transpose(0, 2, 1, 3, 4).reshape(n_rows * tile_h, n_cols * tile_w, 3)
-        y, x = top - r0 * tile_h, left - c0 * tile_w
-        return region[y : y + crop_h, x : x + crop_w]  # a view of a fresh array: the caller's stack copies it
+        return [data[starts[r * cols + c0] : ends[r * cols + c1]] for r in range(r0, r1 + 1)], (r0, r1, c0, c1)
 
     @staticmethod
     def _check_raw(data: np.ndarray, height: int, width: int, origin: str) -> None:

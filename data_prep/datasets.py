@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from data_prep.augment import apply_transform, draw_transform
+from data_prep.augment import augmented_view, draw_transform
 from data_prep.errors import PreparedTreeError
 from data_prep.layout import MANIFEST
 from data_prep.preprocess import FORMAT
@@ -99,9 +99,14 @@ def open_prepared(root: Path | str) -> PreparedTree:
     return PreparedTree(root, manifest)
 
 
-def _to_tensor(frames: np.ndarray) -> torch.Tensor:
-    """``[T, H, W, 3]`` uint8 -> ``[T, 3, H, W]`` uint8 tensor (contiguous)."""
-    return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))
+def _stack_chw(frames: list[np.ndarray]) -> torch.Tensor:
+    """``[H, W, 3]`` uint8 arrays or views -> one contiguous ``[T, 3, H, W]`` uint8 tensor, each frame copied once
+    (stacking, augmenting and transposing as separate steps copied every clip three times, 6x slower)."""
+    height, width = frames[0].shape[:2]
+    out = np.empty((len(frames), 3, height, width), np.uint8)
+    for k, frame in enumerate(frames):
+        out[k] = frame.transpose(2, 0, 1)
+    return torch.from_numpy(out)
 
 
 class EvalWindows(Dataset):
@@ -147,8 +152,8 @@ class EvalWindows(Dataset):
         row = self.indices[item]
         windows, store = self.split.windows, self.split.frames
         first = int(windows.first_frame[row])
-        frames = np.stack([store.frame(first + k) for k in range(self.protocol.frames_needed)])
-        return {"clip_id": windows.window_id[row], "frames": _to_tensor(frames)}
+        frames = _stack_chw([store.frame(first + k) for k in range(self.protocol.frames_needed)])
+        return {"clip_id": windows.window_id[row], "frames": frames}
 
 
 class TrainClips(Dataset):
@@ -198,8 +203,8 @@ class TrainClips(Dataset):
         store = self.split.frames
         height, width = int(store.height[rows[0]]), int(store.width[rows[0]])
         transform = draw_transform(rng, height, width, self.crop, self.augmentation)
-        frames = np.stack([store.crop(int(r), transform.top, transform.left, self.crop, self.crop) for r in rows])
-        return _to_tensor(apply_transform(frames, transform))
+        crops = [store.crop(int(r), transform.top, transform.left, self.crop, self.crop) for r in rows]
+        return _stack_chw([augmented_view(crop, transform) for crop in crops])
 
 
 __all__ = ["EvalWindows", "TrainClips", "open_prepared", "PreparedTree", "PreparedSplit", "FRAMES_BIN"]

@@ -197,3 +197,9 @@ class FrameStore:
         """A ``[height, width, 3]`` crop; the raw and tiled-zstd codecs read only the bytes it needs."""
         return self._codec.crop(self._frame_bytes(row), int(self.height[row]), int(self.width[row]), top, left, height,
                                 width, f"{self.folder / FRAMES_BIN} frame row {row}")
+
+    def compressed_tiles(self, row: int, top: int, left: int, height: int, width: int) -> list[np.ndarray]:
+        """``tiled-zstd``: the compressed tiles :meth:`crop` decompresses for this crop, one run per tile row."""
+        runs, _ = self._codec.tile_runs(self._frame_bytes(row), int(self.height[row]), int(self.width[row]), top, left,
+                                        height, width, f"{self.folder / FRAMES_BIN} frame row {row}")
+        return runs

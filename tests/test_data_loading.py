@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from data_prep.augment import ClipTransform, apply_transform, draw_transform
+from data_prep.augment import ClipTransform, augmented_view, draw_transform
 from data_prep.datasets import TrainClips
 from data_prep.catalog import kitti
 from data_prep.preprocess import prepare
@@ -57,15 +57,37 @@ def test_train_clips_shape_and_determinism(train_tree):
     assert len(TrainClips(train_tree, 3, 32, max_clips=5)) == 5
 
 
-def test_one_crop_for_the_whole_clip(train_tree):
-    clips = TrainClips(train_tree, clip_length=9, crop=24, augmentation="paper", seed=0)
-    rng = np.random.default_rng([0, 0, 2])
-    rows = clips.frame_rows(2, rng)
-    transform = draw_transform(rng, 40, 56, 24, "paper")
+def _expected_clip(clips: TrainClips, item: int) -> np.ndarray:
+    """Clip ``item`` as ``[T, H, W, 3]``, the augmentation spelled out on the stacked crops, step by step."""
+    rng = np.random.default_rng([clips.seed, clips.epoch, item])
+    rows = clips.frame_rows(item, rng)
     store = clips.split.frames
-    expected = np.stack([store.crop(int(r), transform.top, transform.left, 24, 24) for r in rows])
-    expected = apply_transform(expected, transform)
-    np.testing.assert_array_equal(clips[2].permute(0, 2, 3, 1).numpy(), expected)
+    t = draw_transform(rng, int(store.height[rows[0]]), int(store.width[rows[0]]), clips.crop, clips.augmentation)
+    frames = np.stack([store.crop(int(r), t.top, t.left, clips.crop, clips.crop) for r in rows])
+    frames = np.rot90(frames, k=t.rotation, axes=(1, 2))
+    frames = frames[..., ::-1] if t.reverse_channels else frames
+    frames = frames[:, ::-1] if t.flip_vertical else frames
+    return frames[:, :, ::-1] if t.flip_horizontal else frames
+
+
+@pytest.mark.parametrize("augmentation", ["paper", "official"])
+def test_one_crop_and_one_augmentation_for_the_whole_clip(train_tree, augmentation):
+    clips = TrainClips(train_tree, clip_length=9, crop=24, augmentation=augmentation, seed=0)
+    drawn = set()
+    for epoch in range(6):
+        clips.set_epoch(epoch)
+        for item in range(len(clips)):
+            clip = clips[item]
+            assert clip.is_contiguous() and clip.shape == (9, 3, 24, 24)
+            np.testing.assert_array_equal(clip.permute(0, 2, 3, 1).numpy(), _expected_clip(clips, item))
+            rng = np.random.default_rng([clips.seed, epoch, item])
+            clips.frame_rows(item, rng)
+            t = draw_transform(rng, 40, 56, 24, augmentation)
+            drawn |= {("rotation", t.rotation), ("channels", t.reverse_channels), ("vertical", t.flip_vertical),
+                      ("horizontal", t.flip_horizontal)}
+    rotations = {-1, 2, 1, 0} if augmentation == "official" else {0}
+    assert {value for key, value in drawn if key == "rotation"} == rotations  # every branch was compared
+    assert {("vertical", True), ("vertical", False), ("horizontal", True), ("horizontal", False)} <= drawn
 
 
 def test_official_rotation_probabilities():
@@ -81,11 +103,12 @@ def test_official_rotation_probabilities():
         draw_transform(rng, 100, 300, 224, "paper")
 
 
-def test_apply_transform_geometry():
+def test_augmented_view_geometry():
     frames = np.arange(2 * 2 * 2 * 3, dtype=np.uint8).reshape(2, 2, 2, 3)
-    out = apply_transform(frames, ClipTransform(0, 0, -1, True, False, False))
+    out = augmented_view(frames, ClipTransform(0, 0, -1, True, False, False))
     np.testing.assert_array_equal(out, np.rot90(frames, -1, axes=(1, 2))[..., ::-1])
-    assert out.flags["C_CONTIGUOUS"]
+    assert np.shares_memory(out, frames)  # a view: the clip's tensor is the one copy
+    np.testing.assert_array_equal(augmented_view(frames[0], ClipTransform(0, 0, 0, False, True, True)), frames[0, ::-1, ::-1])
 
 
 def test_synthetic_video_is_deterministic_with_known_motion():
@@ -131,4 +154,10 @@ def test_loader_benchmark_times_every_recipe_on_every_codec(tmp_path):
             assert entry["workers_per_gpu"][codec]["20"] == math.ceil(needed / rate)
     assert result["codecs"]["raw"]["bytes_per_frame"] == 64 * 96 * 3
     assert 0 < result["codecs"]["tiled-zstd"]["bytes_ratio_vs_raw"] < 1.2
-    assert "tiled-zstd" in bench_loader.summary(result)
+    for entry in (paper, official):  # what tiled-zstd costs a crop, against what the 0.5x goal allows
+        ms, rates = entry["tiled_zstd_ms_per_crop"], entry["clips_per_s_per_worker"]
+        assert ms["allowed_by_goal"] == pytest.approx(1e3 / (rates["raw"] * entry["clip_length"]), rel=0.02, abs=2e-3)
+        over = (1 / rates["tiled-zstd"] - 1 / rates["raw"]) * 1e3 / entry["clip_length"]
+        assert ms["over_raw_in_loader"] == pytest.approx(over, rel=0.02, abs=2e-3)
+        assert 0 < ms["zstd_stage"] and 0 < ms["whole_read"]
+    assert "tiled-zstd" in bench_loader.summary(result) and "zstd decompression" in bench_loader.summary(result)

@@ -8,6 +8,9 @@ paper augmentation; the official code's: 30-frame clips, 256 crops, official aug
 one process (= one DataLoader worker, one torch thread): items plus the collation of a batch. Reported per
 recipe and codec: clips/s per worker, and the workers one GPU needs to feed 20 and 40 optimiser steps/s at the
 recipe's batch (a recipe that steps once per consecutive triplet of a clip needs fewer clips per step).
+Where raw and tiled-zstd are both timed, each recipe also gets what tiled-zstd costs per crop over raw, what the
+0.5x goal allows per crop, and, timed alone on the same tree, the codec's whole crop read and its zstd
+decompression stage (the floor that no filter or copy saving can go below).
 ``--prepared DIR`` reads an existing tree instead (its own codec only).
 """
 
@@ -21,8 +24,9 @@ import platform
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
 import torch
 from torch.utils.data import default_collate
 
@@ -74,6 +78,47 @@ def clips_per_second(dataset: TrainClips, batch_size: int, seconds: float) -> fl
     return count / (time.perf_counter() - start)
 
 
+def crop_read_ms(root: Path, crop: int, count: int = 1500, seed: int = 0) -> dict[str, float]:
+    """Mean ms of one ``tiled-zstd`` crop read at uniform random places, whole (``crop``, as the loader calls it)
+    and its zstd decompression alone (``zstd_stage``: the tiles' bytes gathered beforehand); best of 3 passes."""
+    import imagecodecs
+
+    store = open_prepared(root).split("train").frames
+    rng = np.random.default_rng(seed)
+    places = []
+    for _ in range(count):
+        row = int(rng.integers(len(store)))
+        height, width = int(store.height[row]), int(store.width[row])
+        places.append((row, int(rng.integers(0, height - crop + 1)), int(rng.integers(0, width - crop + 1))))
+    runs = [store.compressed_tiles(row, top, left, crop, crop) for row, top, left in places]
+
+    def best_ms(read: Callable[[], None]) -> float:
+        passes = []
+        for _ in range(3):
+            start = time.perf_counter()
+            read()
+            passes.append(time.perf_counter() - start)
+        return round(min(passes) / count * 1e3, 3)
+
+    def crops() -> None:
+        for row, top, left in places:  # each result dropped at once, as the loader's copy into its clip does
+            store.crop(row, top, left, crop, crop)
+
+    def zstd_stage() -> None:
+        for parts in runs:
+            imagecodecs.zstd_decode(b"".join(parts))
+
+    return {"crop": best_ms(crops), "zstd_stage": best_ms(zstd_stage)}
+
+
+def crop_costs(rates: dict[str, float], load: dict[str, Any], read_ms: dict[str, float]) -> dict[str, float]:
+    """tiled-zstd's ms per crop over raw in the loader, what the goal's rate allows, and the timed read stages."""
+    over_raw = (1 / rates[TILED_ZSTD] - 1 / rates[RAW]) * 1e3 / load["clip_length"]
+    allowed = (1 / (CLIPS_RATIO_GOAL * rates[RAW]) - 1 / rates[RAW]) * 1e3 / load["clip_length"]
+    return {"over_raw_in_loader": round(over_raw, 3), "allowed_by_goal": round(allowed, 3),
+            "whole_read": read_ms["crop"], "zstd_stage": read_ms["zstd_stage"]}
+
+
 def workers_needed(clips_per_s: float, load: dict[str, Any]) -> dict[str, int]:
     return {str(rate): math.ceil(rate * load["batch_size"] / load["steps_per_batch"] / clips_per_s) for rate in STEP_RATES}
 
@@ -114,6 +159,7 @@ def run(trees: dict[str, Path], config: dict[str, Any], seconds: float) -> dict[
         recipes[name] = {**load, "clips_per_s_per_worker": rates, "workers_per_gpu": workers}
         if RAW in rates and TILED_ZSTD in rates:
             recipes[name]["tiled_zstd_vs_raw_clips"] = round(rates[TILED_ZSTD] / rates[RAW], 3)
+            recipes[name]["tiled_zstd_ms_per_crop"] = crop_costs(rates, load, crop_read_ms(trees[TILED_ZSTD], load["crop"]))
     return {
         "dataset": DATASET,
         "codecs": codecs,
@@ -141,6 +187,11 @@ def summary(result: dict[str, Any]) -> str:
         ratio = f"; tiled-zstd/raw {entry['tiled_zstd_vs_raw_clips']}" if "tiled_zstd_vs_raw_clips" in entry else ""
         lines.append(f"recipe {name} ({entry['clip_length']}-frame clips, {entry['crop']} crops, batch {entry['batch_size']}): "
                      f"clips/s per worker {per_codec}{ratio}")
+        if "tiled_zstd_ms_per_crop" in entry:
+            ms = entry["tiled_zstd_ms_per_crop"]
+            lines.append(f"  tiled-zstd ms per {entry['crop']} crop: {ms['over_raw_in_loader']} over raw in the loader "
+                         f"({ms['allowed_by_goal']} allowed at {CLIPS_RATIO_GOAL}x raw's rate); the read alone "
+                         f"{ms['whole_read']}, of which zstd decompression {ms['zstd_stage']}")
     return "\n".join(lines)
 
 
